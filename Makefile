@@ -1,0 +1,38 @@
+# Two entry points for a fresh machine: `make demo` and `make test`. Each creates .venv.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# torch 2.13.0 is the CPU build that lies on this kind of machine; pin it so pip never pulls a CUDA build.
+TORCH := torch==2.13.0
+
+.PHONY: venv demo test test-slow bench clean
+
+$(BIN)/activate:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q $(TORCH)
+
+$(VENV)/.installed-base: $(BIN)/activate pyproject.toml
+	$(BIN)/pip install -q $(TORCH) -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed-base
+	$(BIN)/pip install -q $(TORCH) -e ".[test]"
+	touch $@
+
+venv: $(VENV)/.installed-base
+
+demo: $(VENV)/.installed-base
+	$(BIN)/qedm demo
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q
+
+test-slow: $(VENV)/.installed-test
+	QEDM_SLOW=1 $(BIN)/python -m pytest -q
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/bench_quantum.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache
