@@ -1,0 +1,306 @@
+"""Reversible table transform: a DataFrame of mixed columns <-> a float32 matrix for diffusion.
+
+Numeric columns go through a quantile-to-normal map (so each output is ~N(0, 1)); categorical
+columns become one-hot blocks in {-1, +1} ("analog bits": same scale as the numeric outputs and
+symmetric around 0, which suits a Gaussian diffusion that starts from N(0, I)); decoding takes
+the argmax, so any real-valued block maps back to a valid category. A column with missing values
+gets one extra indicator output (+1 missing, -1 present); categorical missing values are their
+own category instead. Constant columns produce no output and are restored from the stored value.
+The fitted state is plain JSON (`to_dict` / `from_dict`), never pickle.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtr, ndtri
+
+from qedm.data.validation import validate_column_kinds, validate_table
+from qedm.errors import DataError
+
+_EPS = 1e-7  # u is clipped to [eps, 1 - eps] before ndtri, so outputs stay within about +-5.2
+
+
+@dataclass(frozen=True)
+class OutputBlock:
+    """Output columns [start, stop) of the matrix that belong to input `column` in `role`.
+
+    role: "value" (one numeric output), "one_hot" (categorical block) or "missing" (indicator).
+    """
+
+    column: str
+    kind: str
+    role: str
+    start: int
+    stop: int
+
+
+def quantile_normal_fit(x: np.ndarray, n_quantiles: int) -> np.ndarray:
+    """Quantiles of the observed values x: [n] at n_q evenly spaced probabilities."""
+    n_q = int(min(n_quantiles, x.size))
+    return np.quantile(x, np.linspace(0.0, 1.0, max(n_q, 2)))
+
+
+def quantile_normal_transform(x: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
+    """Map x: [n] to ~N(0, 1) through the empirical CDF (interpolated) and the normal quantile."""
+    refs = np.linspace(0.0, 1.0, quantiles.size)
+    # Average of forward and backward interpolation puts tied values in the middle of their
+    # flat stretch, so inverse interpolation lands exactly on the tied value again.
+    u = 0.5 * (np.interp(x, quantiles, refs) - np.interp(-x, -quantiles[::-1], -refs[::-1]))
+    return ndtri(np.clip(u, _EPS, 1.0 - _EPS))
+
+
+def quantile_normal_inverse(z: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
+    """Inverse of quantile_normal_transform: z: [n] -> values on the original scale."""
+    refs = np.linspace(0.0, 1.0, quantiles.size)
+    return np.interp(ndtr(z), refs, quantiles)
+
+
+def _to_json_scalar(v):
+    """A numpy or Python scalar as a plain JSON value."""
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+class TableTransformer:
+    """Fit on a DataFrame, then transform it to float32 [N, output_dim] and back.
+
+    column_kinds overrides the detected kind per column ("numeric" | "integer" | "categorical").
+    Integer-valued columns with at most `categorical_threshold` distinct values are categorical;
+    strings, bools and pandas categories always are. `n_quantiles` knots are kept per numeric
+    column; `max_categories` guards against identifier columns exploding the one-hot width.
+    """
+
+    def __init__(
+        self,
+        column_kinds: dict[str, str] | None = None,
+        categorical_threshold: int = 10,
+        n_quantiles: int = 1000,
+        min_rows: int = 10,
+        max_categories: int = 500,
+    ):
+        self.column_kinds = dict(column_kinds or {})
+        self.categorical_threshold = categorical_threshold
+        self.n_quantiles = n_quantiles
+        self.min_rows = min_rows
+        self.max_categories = max_categories
+        self.columns_: list[dict] | None = None
+
+    # ----- fitting -------------------------------------------------------------------------
+    def fit(self, df: pd.DataFrame) -> "TableTransformer":
+        """Learn each column's kind, bounds, quantiles and categories from df."""
+        validate_table(df, self.min_rows)
+        kinds = validate_column_kinds(df, self.column_kinds)
+        self.columns_ = [self._fit_column(df[name], kinds.get(name)) for name in df.columns]
+        return self
+
+    def _detect_kind(self, col: pd.Series) -> str:
+        dtype = col.dtype
+        if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
+            return "categorical"
+        values = col.dropna().to_numpy(dtype=np.float64)
+        if np.all(np.isfinite(values)) and np.all(values == np.round(values)):
+            return "categorical" if np.unique(values).size <= self.categorical_threshold else "integer"
+        return "numeric"
+
+    def _fit_column(self, col: pd.Series, kind: str | None) -> dict:
+        name = _to_json_scalar(col.name)
+        dtype = col.dtype
+        spec: dict = {"name": name, "dtype": str(dtype), "missing": bool(col.isna().any())}
+        nonnull = col.dropna()
+        if not spec["missing"] and nonnull.nunique() == 1:
+            spec.update(kind="constant", value=_to_json_scalar(nonnull.iloc[0]))
+            if isinstance(dtype, pd.CategoricalDtype):
+                spec["categories"] = [_to_json_scalar(c) for c in dtype.categories]
+                spec["ordered"] = bool(dtype.ordered)
+            return spec
+        kind = kind or self._detect_kind(col)
+        spec["kind"] = kind
+        if kind == "categorical":
+            if isinstance(dtype, pd.CategoricalDtype):
+                spec["dtype_categories"] = [_to_json_scalar(c) for c in dtype.categories]
+                spec["ordered"] = bool(dtype.ordered)
+            cats = pd.unique(nonnull.to_numpy(dtype=object))
+            try:
+                cats = sorted(cats)
+            except TypeError:  # mixed types (e.g. str and int) keep first-seen order
+                pass
+            if len(cats) > self.max_categories:
+                raise DataError(
+                    f"column '{name}' has {len(cats)} distinct values, more than max_categories="
+                    f"{self.max_categories}; it looks like an identifier: drop it or raise the limit"
+                )
+            spec["categories"] = [_to_json_scalar(c) for c in cats]
+            return spec
+        x = nonnull.to_numpy(dtype=np.float64)
+        if not np.all(np.isfinite(x)):
+            raise DataError(f"column '{name}' holds infinite values; replace them or drop the rows")
+        q = quantile_normal_fit(x, self.n_quantiles)
+        spec.update(min=float(x.min()), max=float(x.max()), quantiles=q.tolist())
+        return spec
+
+    # ----- layout --------------------------------------------------------------------------
+    def _check_fitted(self) -> list[dict]:
+        if self.columns_ is None:
+            raise DataError("the TableTransformer is not fitted: call fit(df) first")
+        return self.columns_
+
+    @property
+    def output_info(self) -> list[OutputBlock]:
+        """Which output columns belong to which input column, in output order."""
+        blocks, start = [], 0
+        for spec in self._check_fitted():
+            kind = spec["kind"]
+            if kind == "constant":
+                continue
+            if kind == "categorical":
+                width = len(spec["categories"]) + int(spec["missing"])
+                blocks.append(OutputBlock(spec["name"], kind, "one_hot", start, start + width))
+                start += width
+                continue
+            blocks.append(OutputBlock(spec["name"], kind, "value", start, start + 1))
+            start += 1
+            if spec["missing"]:
+                blocks.append(OutputBlock(spec["name"], kind, "missing", start, start + 1))
+                start += 1
+        return blocks
+
+    @property
+    def output_dim(self) -> int:
+        """Width d of the transformed matrix."""
+        info = self.output_info
+        return info[-1].stop if info else 0
+
+    @property
+    def column_names(self) -> list:
+        """Input columns in their fitted order."""
+        return [spec["name"] for spec in self._check_fitted()]
+
+    # ----- transform -----------------------------------------------------------------------
+    def transform(self, df: pd.DataFrame) -> np.ndarray:
+        """Encode df (same columns as fitted) to float32 [N, output_dim]."""
+        specs = self._check_fitted()
+        if not isinstance(df, pd.DataFrame):
+            raise DataError(f"expected a pandas DataFrame, got {type(df).__name__}")
+        missing_cols = [s["name"] for s in specs if s["name"] not in df.columns]
+        if missing_cols:
+            raise DataError(f"the table lacks the fitted columns {missing_cols}")
+        out = np.full((len(df), self.output_dim), -1.0, dtype=np.float32)
+        for spec, block in zip(self._specs_with_output(), self._grouped_blocks()):
+            col = df[spec["name"]]
+            if spec["kind"] == "categorical":
+                self._encode_categorical(col, spec, out[:, block[0].start : block[0].stop])
+                continue
+            x = col.to_numpy(dtype=np.float64, na_value=np.nan)
+            isna = np.isnan(x)
+            z = quantile_normal_transform(np.where(isna, spec["min"], x), np.asarray(spec["quantiles"]))
+            out[:, block[0].start] = np.where(isna, 0.0, z)
+            if spec["missing"]:
+                out[:, block[1].start] = np.where(isna, 1.0, -1.0)
+        return out
+
+    def _specs_with_output(self) -> list[dict]:
+        return [s for s in self._check_fitted() if s["kind"] != "constant"]
+
+    def _grouped_blocks(self) -> list[list[OutputBlock]]:
+        groups: list[list[OutputBlock]] = []
+        for block in self.output_info:
+            if groups and groups[-1][0].column == block.column:
+                groups[-1].append(block)
+            else:
+                groups.append([block])
+        return groups
+
+    @staticmethod
+    def _encode_categorical(col: pd.Series, spec: dict, out: np.ndarray) -> None:
+        """Write the {-1, +1} one-hot of col into out: [N, K]; unseen values stay all -1."""
+        cats = list(spec["categories"])
+        values = col.astype(object).to_numpy()
+        codes = pd.Categorical(values, categories=cats).codes if cats else np.full(len(col), -1)
+        # Categories of mixed Python types can confuse pd.Categorical; map those exactly.
+        if cats and not all(isinstance(c, type(cats[0])) for c in cats):
+            lookup = {(type(c), c): i for i, c in enumerate(cats)}
+            codes = np.array([lookup.get((type(v), v), -1) for v in values])
+        codes = np.asarray(codes, dtype=np.int64)
+        if spec["missing"]:
+            codes = np.where(pd.isna(col).to_numpy(), len(cats), codes)
+        rows = np.nonzero(codes >= 0)[0]
+        out[rows, codes[rows]] = 1.0
+
+    # ----- inverse -------------------------------------------------------------------------
+    def inverse_transform(self, arr: np.ndarray) -> pd.DataFrame:
+        """Decode [N, output_dim] back to a DataFrame with the fitted columns, order and dtypes."""
+        specs = self._check_fitted()
+        arr = np.asarray(arr, dtype=np.float64)
+        if arr.ndim != 2 or arr.shape[1] != self.output_dim:
+            raise DataError(
+                f"expected an array of shape [N, {self.output_dim}], got {list(arr.shape)}"
+            )
+        n = arr.shape[0]
+        decoded = {}
+        blocks = dict(zip([s["name"] for s in self._specs_with_output()], self._grouped_blocks()))
+        for spec in specs:
+            name = spec["name"]
+            if spec["kind"] == "constant":
+                decoded[name] = _restore_dtype(np.full(n, spec["value"], dtype=object), spec)
+            elif spec["kind"] == "categorical":
+                b = blocks[name][0]
+                codes = np.argmax(arr[:, b.start : b.stop], axis=1)
+                table = np.array(list(spec["categories"]) + [np.nan], dtype=object)
+                decoded[name] = _restore_dtype(table[codes], spec)
+            else:
+                b = blocks[name]
+                x = quantile_normal_inverse(arr[:, b[0].start], np.asarray(spec["quantiles"]))
+                x = np.clip(x, spec["min"], spec["max"])
+                if spec["kind"] == "integer":
+                    x = np.round(x)
+                if spec["missing"]:
+                    x = np.where(arr[:, b[1].start] > 0.0, np.nan, x)
+                decoded[name] = _restore_dtype(x, spec)
+        return pd.DataFrame(decoded, columns=[s["name"] for s in specs])
+
+    # ----- serialisation -------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """JSON-able state: parameters plus each fitted column's spec."""
+        return {
+            "format": "qedm.TableTransformer/1",
+            "params": {
+                "column_kinds": self.column_kinds,
+                "categorical_threshold": self.categorical_threshold,
+                "n_quantiles": self.n_quantiles,
+                "min_rows": self.min_rows,
+                "max_categories": self.max_categories,
+            },
+            "columns": [dict(s) for s in self._check_fitted()],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TableTransformer":
+        """Rebuild a fitted transformer from to_dict() output (e.g. after json.loads)."""
+        if not isinstance(d, dict) or d.get("format") != "qedm.TableTransformer/1":
+            raise DataError("not a saved TableTransformer (missing format 'qedm.TableTransformer/1')")
+        obj = cls(**d["params"])
+        obj.columns_ = [dict(s) for s in d["columns"]]
+        return obj
+
+
+def _restore_dtype(values: np.ndarray, spec: dict):
+    """Cast decoded values (object or float64 array [N], NaN = missing) to the original dtype."""
+    dtype = spec["dtype"]
+    if dtype == "category":
+        cats = spec.get("dtype_categories", spec.get("categories"))
+        return pd.Categorical(values, categories=cats, ordered=spec.get("ordered", False))
+    if dtype == "object":
+        return values.astype(object)
+    try:
+        np_dtype = np.dtype(dtype)
+    except TypeError:  # pandas extension dtypes: Int64, boolean, string, Float64 ...
+        return pd.array([None if _is_missing(v) else v for v in values], dtype=dtype)
+    return values.astype(np_dtype)
+
+
+def _is_missing(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
