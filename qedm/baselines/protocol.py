@@ -1,0 +1,145 @@
+"""The fit/sample protocol every benchmarked model follows, and `make_model(name, ...)`."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+
+import pandas as pd
+
+from qedm.errors import ConfigError
+
+QEDM_MODELS = ("hybrid", "quantum", "classical")
+SDV_MODELS = ("gaussian_copula", "ctgan", "tvae")
+MODEL_NAMES = QEDM_MODELS + SDV_MODELS
+
+
+@runtime_checkable
+class Synthesizer(Protocol):
+    """A table generator: `fit(df)` learns, `sample(n, seed)` draws rows with df's columns."""
+
+    name: str
+
+    def fit(self, data: pd.DataFrame) -> "Synthesizer": ...
+
+    def sample(self, n: int, seed: int = 0) -> pd.DataFrame: ...
+
+
+class QEDMModel:
+    """A QEDM (hybrid, quantum or classical denoiser) behind the protocol.
+
+    With `match_hybrid=True` (classical only) the hidden width is chosen at fit time so the
+    denoiser's parameter count matches a hybrid denoiser of the same config on the same table;
+    epochs, batch size and diffusion steps stay the same as the hybrid's.
+    """
+
+    def __init__(self, name: str, seed: int = 0, epochs: int | None = None,
+                 batch_size: int | None = None, match_hybrid: bool = False,
+                 on_epoch: Callable[[dict], None] | None = None, **overrides: Any) -> None:
+        if name not in QEDM_MODELS:
+            raise ConfigError(f"QEDM denoiser {name!r} is not one of: {', '.join(QEDM_MODELS)}")
+        if match_hybrid and name != "classical":
+            raise ConfigError("match_hybrid applies to the 'classical' denoiser only")
+        self.name = name
+        self.seed = seed
+        self.match_hybrid = match_hybrid
+        self.on_epoch = on_epoch
+        self.overrides = {k: v for k, v in dict(overrides, epochs=epochs, batch_size=batch_size).items()
+                          if v is not None}
+        self.matched: dict[str, int] = {}
+        self.model = None
+
+    def fit(self, data: pd.DataFrame) -> "QEDMModel":
+        """Build the QEDM (matching the hybrid's budget if asked) and train it on `data`."""
+        from qedm.synthesizer import QEDM
+
+        overrides = dict(self.overrides)
+        if self.match_hybrid:
+            hidden, target = matched_classical_hidden_for(data, seed=self.seed, **overrides)
+            overrides["hidden"] = hidden
+            self.matched = {"hidden": hidden, "target_params": target}
+        self.model = QEDM(denoiser=self.name, seed=self.seed, **overrides)
+        fit_kwargs = {}
+        if self.on_epoch is not None and "on_epoch" in inspect.signature(self.model.fit).parameters:
+            fit_kwargs["on_epoch"] = self.on_epoch
+        self.model.fit(data, **fit_kwargs)
+        return self
+
+    def sample(self, n: int, seed: int = 0) -> pd.DataFrame:
+        return self.model.sample(n, seed=seed)
+
+    def parameter_counts(self) -> dict[str, int]:
+        return dict(self.model.parameter_counts())
+
+    def resources(self) -> dict[str, Any]:
+        return dict(self.model.resources())
+
+    @property
+    def history(self) -> list[dict]:
+        return list(getattr(self.model, "history", []) or [])
+
+    @property
+    def epochs(self) -> int:
+        return int(self.model.config.epochs) if self.model is not None else int(self.overrides.get("epochs", 0))
+
+
+def make_model(name: str, seed: int = 0, epochs: int | None = None, batch_size: int | None = None,
+               sdv_epochs: int | None = None, on_epoch: Callable[[dict], None] | None = None,
+               **qedm_overrides: Any) -> Synthesizer:
+    """Build a benchmark model by name; "classical" is matched to the hybrid's parameter budget.
+
+    `epochs`/`batch_size` go to every QEDM denoiser alike; `sdv_epochs` (default: `epochs`)
+    to CTGAN and TVAE. Extra keyword arguments are QEDMConfig values (n_qubits, n_layers, ...).
+    """
+    if name in QEDM_MODELS:
+        return QEDMModel(name, seed=seed, epochs=epochs, batch_size=batch_size,
+                         match_hybrid=(name == "classical"), on_epoch=on_epoch, **qedm_overrides)
+    if name in SDV_MODELS:
+        from qedm.baselines.sdv_models import SDVModel
+
+        return SDVModel(name, seed=seed, epochs=sdv_epochs if sdv_epochs is not None else epochs,
+                        batch_size=batch_size)
+    raise ConfigError(f"model {name!r} is not one of: {', '.join(MODEL_NAMES)}")
+
+
+def matched_classical_hidden_for(data: pd.DataFrame, seed: int = 0, **overrides: Any) -> tuple[int, int]:
+    """(hidden width, hybrid parameter total) so a classical denoiser matches the hybrid's size.
+
+    The hybrid and the classical denoiser see the same transformed width (no latent), so the
+    hybrid is built (untrained) on that width and its parameters counted.
+    """
+    from qedm.config import QEDMConfig
+    from qedm.data.table import TableTransformer
+    from qedm.models.registry import build_denoiser
+
+    hybrid = QEDMConfig(denoiser="hybrid", seed=seed).updated(**overrides)
+    classical = QEDMConfig(denoiser="classical", seed=seed).updated(**overrides)
+    if classical.resolved_latent != "none":
+        raise ConfigError("budget matching needs latent='none' or 'auto' for the classical denoiser")
+    width = TableTransformer(column_kinds=hybrid.column_kinds or None).fit(data).transform(data).shape[1]
+    target = build_denoiser(
+        "hybrid", width, hidden=hybrid.hidden, time_dim=hybrid.time_dim, n_qubits=hybrid.n_qubits,
+        n_layers=hybrid.n_layers, encoding=hybrid.resolved_encoding, entangler=hybrid.entangler,
+        observables=hybrid.observables, diff_method=hybrid.diff_method, shots=hybrid.shots,
+        seed=seed,
+    ).parameter_counts()["total"]
+
+    def count(hidden: int) -> int:
+        return build_denoiser("classical", width, hidden=hidden, time_dim=classical.time_dim,
+                              n_blocks=classical.n_blocks).parameter_counts()["total"]
+
+    return closest_width(count, target), int(target)
+
+
+def closest_width(count: Callable[[int], int], target: int, low: int = 1, high: int = 4096) -> int:
+    """The width whose (increasing) parameter count is closest to `target`, by bisection."""
+    if count(high) < target:
+        return high
+    while high - low > 1:
+        mid = (low + high) // 2
+        if count(mid) < target:
+            low = mid
+        else:
+            high = mid
+    return low if abs(count(low) - target) <= abs(count(high) - target) else high

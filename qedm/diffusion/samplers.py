@@ -1,0 +1,203 @@
+"""Reverse-process samplers: DDPM (ancestral), DDIM, DPM-Solver++(2M).
+
+Each sampler takes a noise predictor `eps_fn(x_t: [B, d], t: LongTensor [B]) -> [B, d]` and a
+schedule, and knows nothing about models or circuits (the diffusers split). All run under
+torch.no_grad. `progress(step, total)` is called once per model evaluation (step from 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import torch
+
+from qedm.diffusion.noise import NoiseSource, as_noise_source
+from qedm.diffusion.process import EpsFn
+from qedm.diffusion.schedules import Schedule
+from qedm.errors import ConfigError
+
+Progress = Callable[[int, int], None] | None
+NoiseLike = NoiseSource | torch.Generator | int | None
+
+
+def _timesteps(schedule: Schedule, steps: int | None) -> list[int]:
+    """`steps` evenly spaced timesteps from T-1 down to 0 (all T when steps is None)."""
+    n = schedule.n_steps
+    if steps is None:
+        return list(range(n - 1, -1, -1))
+    _check_steps(steps, n)
+    grid = torch.linspace(n - 1, 0, steps, dtype=torch.float64).round().long()
+    return [int(v) for v in torch.unique_consecutive(grid)]
+
+
+def _check_steps(steps: Any, n_steps: int) -> None:
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= n_steps:
+        raise ConfigError(f"steps must be an integer in 1..{n_steps} (the schedule's n_steps), got {steps!r}")
+
+
+def _call(eps_fn: EpsFn, x: torch.Tensor, t: int) -> torch.Tensor:
+    tt = torch.full((x.shape[0],), t, dtype=torch.long, device=x.device)
+    eps = eps_fn(x, tt)
+    if eps.shape != x.shape:
+        raise ConfigError(f"eps_fn returned shape {tuple(eps.shape)}, expected {tuple(x.shape)}")
+    return eps.to(x.dtype)
+
+
+def _start(shape, noise: NoiseLike, device, dtype) -> tuple[NoiseSource, torch.Tensor]:
+    source = as_noise_source(noise)
+    return source, source.normal(tuple(shape), device=device, dtype=dtype)
+
+
+@torch.no_grad()
+def ddpm_sample(
+    eps_fn: EpsFn, schedule: Schedule, shape: tuple[int, ...], noise: NoiseLike = None,
+    steps: int | None = None, progress: Progress = None, device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """Ancestral sampling (Ho et al. 2020) with the posterior variance beta~_t: returns [*shape].
+
+    steps=None walks all T steps; a smaller `steps` respaces the chain (Nichol & Dhariwal):
+    the betas between the kept timesteps are recomputed from alpha_bar.
+    """
+    source, x = _start(shape, noise, device, dtype)
+    ts = _timesteps(schedule, steps)
+    abar = schedule.alphas_cumprod
+    for i, t in enumerate(ts):
+        a_t = float(abar[t])
+        a_prev = float(abar[ts[i + 1]]) if i + 1 < len(ts) else 1.0
+        beta = 1.0 - a_t / a_prev
+        eps = _call(eps_fn, x, t)
+        x = (x - beta / (1.0 - a_t) ** 0.5 * eps) / (1.0 - beta) ** 0.5
+        if i + 1 < len(ts):
+            var = beta * (1.0 - a_prev) / (1.0 - a_t)
+            x = x + var ** 0.5 * source.normal(tuple(shape), device=x.device, dtype=dtype)
+        if progress is not None:
+            progress(i + 1, len(ts))
+    return x
+
+
+@torch.no_grad()
+def ddim_sample(
+    eps_fn: EpsFn, schedule: Schedule, shape: tuple[int, ...], noise: NoiseLike = None,
+    steps: int = 50, eta: float = 0.0, progress: Progress = None,
+    device: torch.device | str | None = None, dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """DDIM (Song et al. 2021) on `steps` evenly spaced timesteps; eta=0 is deterministic.
+
+    The last step goes to alpha_bar = 1, i.e. returns the x0 prediction. Returns [*shape].
+    """
+    if not eta >= 0:
+        raise ConfigError(f"eta must be >= 0, got {eta}")
+    source, x = _start(shape, noise, device, dtype)
+    ts = _timesteps(schedule, steps)
+    abar = schedule.alphas_cumprod
+    for i, t in enumerate(ts):
+        a_t = float(abar[t])
+        a_prev = float(abar[ts[i + 1]]) if i + 1 < len(ts) else 1.0
+        eps = _call(eps_fn, x, t)
+        x0 = (x - (1.0 - a_t) ** 0.5 * eps) / a_t ** 0.5
+        sigma = eta * ((1.0 - a_prev) / (1.0 - a_t) * (1.0 - a_t / a_prev)) ** 0.5
+        x = a_prev ** 0.5 * x0 + max(1.0 - a_prev - sigma ** 2, 0.0) ** 0.5 * eps
+        if sigma > 0:
+            x = x + sigma * source.normal(tuple(shape), device=x.device, dtype=dtype)
+        if progress is not None:
+            progress(i + 1, len(ts))
+    return x
+
+
+def _log_snr_timesteps(schedule: Schedule, steps: int) -> list[int]:
+    """`steps` timesteps evenly spaced in log-SNR between t=T-1 and t=0, rounded to integers.
+
+    lambda(t) of the discrete schedule is interpolated linearly to find the (fractional) t of
+    each target lambda; rounding keeps the model on the integer timesteps it was trained on.
+    """
+    _check_steps(steps, schedule.n_steps)
+    lam = schedule.log_snr  # decreasing in t
+    targets = torch.linspace(float(lam[-1]), float(lam[0]), steps, dtype=torch.float64)
+    # Interpolate t(lambda) over the increasing sequence lam.flip(0).
+    lam_inc = lam.flip(0)
+    t_inc = torch.arange(schedule.n_steps - 1, -1, -1, dtype=torch.float64)
+    idx = torch.searchsorted(lam_inc, targets).clamp(1, schedule.n_steps - 1)
+    l0, l1 = lam_inc[idx - 1], lam_inc[idx]
+    w = ((targets - l0) / (l1 - l0)).clamp(0, 1)
+    t_frac = t_inc[idx - 1] + w * (t_inc[idx] - t_inc[idx - 1])
+    return [int(v) for v in torch.unique_consecutive(t_frac.round().long())]
+
+
+@torch.no_grad()
+def dpm_solver_pp_sample(
+    eps_fn: EpsFn, schedule: Schedule, shape: tuple[int, ...], noise: NoiseLike = None,
+    steps: int = 20, progress: Progress = None, device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """DPM-Solver++(2M) (Lu et al. 2022, Alg. 2): multistep 2nd order on the data prediction.
+
+    Model evaluations sit at `steps` timesteps evenly spaced in log-SNR lambda; the update
+    integrates in lambda between them with the exact discrete alpha_bar at each timestep.
+    The last step (to sigma = 0) is first order and returns the x0 prediction. Returns [*shape].
+    """
+    _, x = _start(shape, noise, device, dtype)
+    ts = _log_snr_timesteps(schedule, steps)
+    abar = schedule.alphas_cumprod
+    alpha = [float(abar[t]) ** 0.5 for t in ts]
+    sigma = [(1.0 - float(abar[t])) ** 0.5 for t in ts]
+    lam = [float(schedule.log_snr[t]) for t in ts]
+    x0_prev, h_prev = None, None
+    for i, t in enumerate(ts):
+        eps = _call(eps_fn, x, t)
+        x0 = (x - sigma[i] * eps) / alpha[i]
+        if i + 1 == len(ts):
+            x = x0  # sigma_next = 0: the first-order step lands on the data prediction
+        else:
+            h = lam[i + 1] - lam[i]
+            d = x0
+            if x0_prev is not None:
+                r = h_prev / h
+                d = (1 + 1 / (2 * r)) * x0 - (1 / (2 * r)) * x0_prev
+            x = (sigma[i + 1] / sigma[i]) * x - alpha[i + 1] * torch.expm1(torch.tensor(-h)).item() * d
+            x0_prev, h_prev = x0, h
+        if progress is not None:
+            progress(i + 1, len(ts))
+    return x
+
+
+SAMPLERS: dict[str, Callable[..., torch.Tensor]] = {
+    "ddpm": ddpm_sample,
+    "ddim": ddim_sample,
+    "dpm_solver": dpm_solver_pp_sample,
+}
+_ALIASES = {"dpm_solver_pp": "dpm_solver", "dpm-solver": "dpm_solver", "dpm-solver++": "dpm_solver",
+            "dpmpp_2m": "dpm_solver"}
+
+
+def make_sampler(name: str, **kwargs: Any) -> Callable[..., torch.Tensor]:
+    """The sampler function named `name` ("ddpm" | "ddim" | "dpm_solver"), with kwargs bound."""
+    key = _ALIASES.get(name, name)
+    if key not in SAMPLERS:
+        raise ConfigError(f"sampler={name!r} is not one of: {', '.join(SAMPLERS)}")
+    return partial(SAMPLERS[key], **kwargs) if kwargs else SAMPLERS[key]
+
+
+def sample(
+    eps_fn: EpsFn, schedule: Schedule, n: int, dim: int, sampler: str = "ddim",
+    steps: int | None = None, generator: NoiseLike = None, progress: Progress = None,
+    eta: float = 0.0, device: torch.device | str | None = None, dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """Draw n samples of width dim: [n, dim]. steps=None uses the sampler's default
+    (ddpm: all T steps, ddim: 50, dpm_solver: 20), capped at the schedule's n_steps."""
+    for name, value in (("n", n), ("dim", dim)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+    fn = make_sampler(sampler)
+    kwargs: dict[str, Any] = {"noise": generator, "progress": progress, "device": device, "dtype": dtype}
+    if fn is ddim_sample:
+        kwargs["eta"] = eta
+    elif eta != 0.0:
+        raise ConfigError(f"eta applies to the ddim sampler only, got eta={eta} with sampler={sampler!r}")
+    if steps is not None:
+        kwargs["steps"] = steps
+    elif fn is not ddpm_sample:
+        kwargs["steps"] = min(50 if fn is ddim_sample else 20, schedule.n_steps)
+    return fn(eps_fn, schedule, (n, dim), **kwargs)

@@ -1,0 +1,102 @@
+"""Gate matrices (PennyLane conventions), batched over leading angle dimensions and differentiable.
+
+Rotations: RX(t) = exp(-i t X/2), RY, RZ alike; Rot(a, b, c) = RZ(c) RY(b) RZ(a);
+CRX/CRZ apply RX/RZ on the second wire when the first is |1>. For a k-qubit gate the row
+index reads wires[0] as the most significant bit (PennyLane's ordering).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from qedm.errors import CircuitError
+from qedm.quantum.ir import N_PARAMS
+
+REAL_DTYPE = {torch.complex64: torch.float32, torch.complex128: torch.float64}
+
+_S = 1.0 / math.sqrt(2.0)
+_FIXED = {
+    "H": [[_S, _S], [_S, -_S]],
+    "X": [[0, 1], [1, 0]],
+    "Z": [[1, 0], [0, -1]],
+    "CNOT": [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0]],
+    "CZ": [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, -1]],
+}
+
+
+def real_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The real dtype matching a complex state dtype (complex64 -> float32, complex128 -> float64)."""
+    if dtype not in REAL_DTYPE:
+        raise CircuitError(f"dtype must be torch.complex64 or torch.complex128, got {dtype}")
+    return REAL_DTYPE[dtype]
+
+
+def _matrix(re: list[list[torch.Tensor]], im: list[list[torch.Tensor]], dtype: torch.dtype) -> torch.Tensor:
+    """Assemble a complex [..., 2, 2] matrix from nested lists of real [...] entries."""
+    real = torch.stack([torch.stack(row, dim=-1) for row in re], dim=-2)
+    imag = torch.stack([torch.stack(row, dim=-1) for row in im], dim=-2)
+    return torch.complex(real, imag).to(dtype)
+
+
+def rotation_1q(name: str, angles: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """RX/RY/RZ/Rot matrices: angles [..., n_params] -> [..., 2, 2]."""
+    if name == "Rot":
+        a, b, c = angles[..., 0], angles[..., 1], angles[..., 2]
+        cb, sb = torch.cos(b / 2), torch.sin(b / 2)
+        p, m = (a + c) / 2, (a - c) / 2
+        cp, sp, cm, sm = torch.cos(p), torch.sin(p), torch.cos(m), torch.sin(m)
+        # [[e^{-ip} cb, -e^{im} sb], [e^{-im} sb, e^{ip} cb]]
+        re = [[cp * cb, -cm * sb], [cm * sb, cp * cb]]
+        im = [[-sp * cb, -sm * sb], [-sm * sb, sp * cb]]
+        return _matrix(re, im, dtype)
+    t = angles[..., 0] / 2
+    c, s = torch.cos(t), torch.sin(t)
+    zero = torch.zeros_like(c)
+    if name == "RX":
+        return _matrix([[c, zero], [zero, c]], [[zero, -s], [-s, zero]], dtype)
+    if name == "RY":
+        return _matrix([[c, -s], [s, c]], [[zero, zero], [zero, zero]], dtype)
+    if name == "RZ":
+        return _matrix([[c, zero], [zero, c]], [[-s, zero], [zero, s]], dtype)
+    raise CircuitError(f"unknown one-qubit rotation {name!r}")
+
+
+def gate_matrix(
+    name: str, angles: torch.Tensor | None = None, dtype: torch.dtype = torch.complex64
+) -> torch.Tensor:
+    """Matrix of gate `name`: angles [..., n_params] (None for fixed gates) -> [..., 2**k, 2**k]."""
+    real = real_dtype(dtype)
+    if name in _FIXED:
+        device = angles.device if isinstance(angles, torch.Tensor) else None
+        return torch.tensor(_FIXED[name], dtype=real, device=device).to(dtype)
+    if name not in N_PARAMS:
+        raise CircuitError(f"unknown gate {name!r}; expected one of {sorted(set(N_PARAMS) | set(_FIXED))}")
+    if angles is None:
+        raise CircuitError(f"gate {name!r} needs {N_PARAMS[name]} angle(s), got None")
+    angles = torch.as_tensor(angles).to(real)
+    if angles.dim() == 0 or angles.shape[-1] != N_PARAMS[name]:
+        raise CircuitError(
+            f"gate {name!r} needs angles of shape [..., {N_PARAMS[name]}], got {tuple(angles.shape)}"
+        )
+    if name in ("CRX", "CRZ"):
+        inner = rotation_1q(name[1:], angles, dtype)
+        eye = torch.eye(2, dtype=dtype, device=angles.device).expand_as(inner)
+        zero = torch.zeros_like(inner)
+        top = torch.cat([eye, zero], dim=-1)
+        bottom = torch.cat([zero, inner], dim=-1)
+        return torch.cat([top, bottom], dim=-2)
+    return rotation_1q(name, angles, dtype)
+
+
+def kron_chain(mats: torch.Tensor) -> torch.Tensor:
+    """Kronecker product over axis -3: mats [..., k, 2, 2] -> [..., 2**k, 2**k] (first factor = MSB)."""
+    out = mats[..., 0, :, :]
+    for q in range(1, mats.shape[-3]):
+        m = mats[..., q, :, :]
+        d = out.shape[-1]
+        out = (out[..., :, None, :, None] * m[..., None, :, None, :]).reshape(
+            *out.shape[:-2], 2 * d, 2 * d
+        )
+    return out

@@ -1,0 +1,148 @@
+"""Run directories: what `qedm fit` writes and `qedm sample` reads.
+
+A run directory holds `config.json` (the resolved config), `metrics.jsonl` (one line per
+epoch), `checkpoint.pt` (for resuming), `model/` (the saved QEDM) and `samples.csv`.
+Every file is written atomically; a run that fails on bad input leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from qedm.atomic import atomic_write, atomic_write_csv, atomic_write_text
+from qedm.config import QEDMConfig
+from qedm.errors import ConfigError, DataError, QEDMError
+from qedm.synthesizer import QEDM
+
+RUN_FILES = ("config.json", "metrics.jsonl", "checkpoint.pt", "samples.csv")
+
+
+def load_training_table(path: Path | None, dataset: str | None) -> tuple[pd.DataFrame, str]:
+    """The table to fit: a file or a bundled dataset (exactly one), and a label for it."""
+    if (path is None) == (dataset is None):
+        raise ConfigError("give either a DATA file or --dataset NAME (see `qedm datasets`), not both")
+    if dataset is not None:
+        from qedm.data.datasets import load_dataset
+
+        return load_dataset(dataset), f"dataset {dataset}"
+    from qedm.data.io import read_table
+
+    return read_table(path), str(path)
+
+
+def resolve_config(config_file: Path | None, **overrides: Any) -> QEDMConfig:
+    """Defaults, then the config file, then command-line values (None = not given)."""
+    base = QEDMConfig.from_file(config_file) if config_file is not None else QEDMConfig()
+    return base.updated(**overrides)
+
+
+def fit_run(
+    frame: pd.DataFrame,
+    config: QEDMConfig,
+    run_dir: str | Path,
+    *,
+    on_epoch=None,
+    fresh: bool = False,
+    source: str = "",
+) -> dict[str, Any]:
+    """Fit (or resume) a run in `run_dir`, then save the model and one set of samples."""
+    run_dir = Path(run_dir)
+    existed = run_dir.exists() and any(run_dir.iterdir())
+    if existed and fresh:
+        _clear_run(run_dir)
+        existed = False
+    elif existed:
+        _check_same_config(run_dir, config)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(run_dir / "config.json", json.dumps(
+            {**config.to_dict(), "source": source}, indent=2, sort_keys=True))
+        model = QEDM(config).fit(frame, run_dir=run_dir, on_epoch=on_epoch)
+    except QEDMError:
+        if not existed:
+            shutil.rmtree(run_dir, ignore_errors=True)  # nothing half-written on bad input
+        raise
+    model.save(run_dir / "model")
+    atomic_write_csv(model.sample(len(frame), seed=config.seed), run_dir / "samples.csv")
+    return {"fit_seconds": model.fit_seconds, "parameters": model.parameter_counts(),
+            "epochs": len(model.history)}
+
+
+def _check_same_config(run_dir: Path, config: QEDMConfig) -> None:
+    path = run_dir / "config.json"
+    if not path.is_file():
+        raise ConfigError(f"{run_dir} exists and is not a qedm run directory; choose another --out")
+    saved = json.loads(path.read_text())
+    saved.pop("source", None)
+    changed = {k: (saved.get(k), v) for k, v in config.to_dict().items()
+               if saved.get(k) != v and k not in ("epochs", "checkpoint_every")}
+    if changed:
+        listed = ", ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in sorted(changed.items()))
+        raise ConfigError(f"{run_dir} holds a run with another config ({listed}); "
+                          "pass --fresh to start over or choose another --out")
+
+
+def _clear_run(run_dir: Path) -> None:
+    for name in RUN_FILES:
+        (run_dir / name).unlink(missing_ok=True)
+    shutil.rmtree(run_dir / "model", ignore_errors=True)
+
+
+def load_run_model(run_dir: str | Path) -> QEDM:
+    """The model of a run directory (or a model directory itself)."""
+    run_dir = Path(run_dir)
+    if not run_dir.exists():
+        raise QEDMError(f"run directory not found: {run_dir}")
+    model_dir = run_dir / "model" if (run_dir / "model").is_dir() else run_dir
+    return QEDM.load(model_dir)
+
+
+def parse_conditions(items: list[str]) -> dict[str, str]:
+    """Turn ["target=1", ...] into {"target": "1"}; errors name the bad item."""
+    conditions = {}
+    for item in items:
+        column, sep, value = item.partition("=")
+        if not sep or not column.strip():
+            raise ConfigError(f"--condition expects COLUMN=VALUE, got {item!r}")
+        conditions[column.strip()] = value.strip()
+    return conditions
+
+
+def sample_run(
+    run_dir: str | Path,
+    n: int,
+    output: str | Path,
+    *,
+    sampler: str | None = None,
+    steps: int | None = None,
+    seed: int | None = None,
+    conditions: dict[str, str] | None = None,
+    grid: str | Path | None = None,
+    progress=None,
+) -> list[Path]:
+    """Sample `n` rows from a run and write them to `output` (.csv, .tsv or .parquet)."""
+    output = Path(output)
+    if grid is not None:
+        raise ConfigError("--grid is for image runs; this run holds a table model")
+    writer = _table_writer(output)
+    model = load_run_model(run_dir)
+    frame = model.sample(n, sampler=sampler, steps=steps, seed=seed, conditions=conditions,
+                         progress=progress)
+    atomic_write(output, lambda tmp: writer(frame, tmp))
+    return [output]
+
+
+def _table_writer(output: Path):
+    suffix = output.suffix.lower()
+    if suffix == ".csv":
+        return lambda frame, tmp: frame.to_csv(tmp, index=False)
+    if suffix == ".tsv":
+        return lambda frame, tmp: frame.to_csv(tmp, index=False, sep="\t")
+    if suffix == ".parquet":
+        return lambda frame, tmp: frame.to_parquet(tmp, index=False)
+    raise DataError(f"cannot write {output}: use a .csv, .tsv or .parquet file name")

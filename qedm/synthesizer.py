@@ -1,0 +1,275 @@
+"""QEDM: fit a diffusion model (classical, hybrid or quantum denoiser) on a table, then sample it.
+
+Glue only: the table transform, latent, schedule, denoiser, training loop and samplers each
+live in their own module; this class wires them in order and saves what is needed to rebuild
+them (weights plus JSON, no pickled code).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from qedm import __version__
+from qedm.atomic import atomic_torch_save, atomic_write_text
+from qedm.config import QEDMConfig
+from qedm.data.latent import latent_from_dict, make_latent
+from qedm.data.table import TableTransformer
+from qedm.diffusion.noise import make_noise_source
+from qedm.diffusion.samplers import sample as run_sampler
+from qedm.diffusion.schedules import make_schedule
+from qedm.errors import ConfigError, DataError, QEDMError
+from qedm.models.registry import build_denoiser
+from qedm.training import train_denoiser
+
+MODEL_FILES = ("config.json", "transform.json", "latent.json", "weights.pt", "meta.json")
+
+
+class QEDM:
+    """A quantum-enhanced diffusion model for tables: `fit(df)`, then `sample(n)`.
+
+    >>> model = QEDM(denoiser="hybrid", n_qubits=6, epochs=100).fit(df)
+    >>> synthetic = model.sample(500, seed=1)
+    """
+
+    def __init__(self, config: QEDMConfig | None = None, **overrides: Any) -> None:
+        base = config or QEDMConfig()
+        self.config = base.updated(**overrides) if overrides else base
+        self.transformer: TableTransformer | None = None
+        self.latent = None
+        self.denoiser: torch.nn.Module | None = None
+        self.schedule = None
+        self.history: list[dict] = []
+        self.fit_seconds: float = 0.0
+        self.classes: list | None = None  # condition column's categories, in label order
+        self.class_priors: list[float] | None = None
+        self.columns: list[str] = []
+
+    # ------------------------------------------------------------------ fit
+    def fit(
+        self,
+        data: pd.DataFrame,
+        *,
+        run_dir: str | Path | None = None,
+        on_epoch=None,
+    ) -> "QEDM":
+        """Learn the table's distribution. With `run_dir`, checkpoint there and resume from it."""
+        cfg = self.config
+        torch.manual_seed(cfg.seed)
+        labels = self._labels(data)
+        features = data.drop(columns=[cfg.condition_column]) if labels is not None else data
+        self.columns = list(data.columns)
+        self.transformer = TableTransformer(column_kinds=cfg.column_kinds or None).fit(features)
+        matrix = self.transformer.transform(features)
+        self.latent = make_latent(cfg.resolved_latent, self._latent_dim(matrix.shape[1]), seed=cfg.seed)
+        self.latent.fit(matrix)
+        latent_rows = torch.as_tensor(self.latent.encode(matrix), dtype=torch.float32)
+        self.denoiser = self._build_denoiser(latent_rows.shape[1])
+        self.schedule = make_schedule(cfg.schedule, cfg.n_steps)
+
+        checkpoint = metrics = None
+        if run_dir is not None:
+            run_dir = Path(run_dir)
+            run_dir.mkdir(parents=True, exist_ok=True)
+            checkpoint, metrics = run_dir / "checkpoint.pt", run_dir / "metrics.jsonl"
+        state = train_denoiser(
+            self.denoiser, latent_rows, self.schedule,
+            epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
+            weight_decay=cfg.weight_decay, seed=cfg.seed, labels=labels,
+            checkpoint_path=checkpoint, checkpoint_every=cfg.checkpoint_every,
+            metrics_path=metrics, on_epoch=on_epoch,
+        )
+        self.history = state.history
+        self.fit_seconds = state.seconds
+        return self
+
+    def _latent_dim(self, width: int) -> int:
+        cfg = self.config
+        if cfg.resolved_latent == "none":
+            return width
+        dim = cfg.latent_dim or cfg.n_qubits
+        if dim > width:
+            raise ConfigError(f"latent_dim={dim} exceeds the transformed table width {width}")
+        return dim
+
+    def _labels(self, data: pd.DataFrame) -> torch.Tensor | None:
+        column = self.config.condition_column
+        if column is None:
+            return None
+        if column not in data.columns:
+            raise DataError(f"condition_column {column!r} is not a column of the table")
+        values = data[column]
+        if values.isna().any():
+            raise DataError(f"condition column {column!r} has missing values; fill or drop them first")
+        self.classes = sorted(values.unique().tolist(), key=str)
+        lookup = {value: index for index, value in enumerate(self.classes)}
+        labels = torch.tensor([lookup[v] for v in values], dtype=torch.long)
+        self.class_priors = (torch.bincount(labels, minlength=len(self.classes)) / len(labels)).tolist()
+        return labels
+
+    def _build_denoiser(self, data_dim: int) -> torch.nn.Module:
+        cfg = self.config
+        kwargs: dict[str, Any] = {"hidden": cfg.hidden, "time_dim": cfg.time_dim}
+        if cfg.denoiser == "classical":
+            kwargs["n_blocks"] = cfg.n_blocks
+        else:
+            kwargs.update(n_qubits=cfg.n_qubits, n_layers=cfg.n_layers,
+                          encoding=cfg.resolved_encoding, entangler=cfg.entangler,
+                          observables=cfg.observables, diff_method=cfg.diff_method,
+                          shots=cfg.shots, seed=cfg.seed)
+        if self.classes is not None:
+            kwargs["n_classes"] = len(self.classes)
+        return build_denoiser(cfg.denoiser, data_dim, **kwargs)
+
+    # --------------------------------------------------------------- sample
+    def sample(
+        self,
+        n: int,
+        *,
+        sampler: str | None = None,
+        steps: int | None = None,
+        seed: int | None = None,
+        conditions: dict[str, Any] | None = None,
+        guidance_scale: float | None = None,
+        progress=None,
+    ) -> pd.DataFrame:
+        """Draw `n` synthetic rows with the original columns and dtypes. Same seed, same rows."""
+        self._require_fitted()
+        if not isinstance(n, (int, np.integer)) or n < 1:
+            raise ConfigError(f"n must be a positive integer, got {n!r}")
+        cfg = self.config.updated(sampler=sampler, sample_steps=steps)
+        seed = cfg.seed if seed is None else seed
+        labels = self._condition_labels(n, conditions, seed)
+        scale = cfg.guidance_scale if guidance_scale is None else guidance_scale
+        eps_fn = self._eps_fn(labels, scale)
+        noise = make_noise_source(cfg.noise, seed)
+        dim = self._data_dim()
+        with torch.no_grad():
+            rows = run_sampler(eps_fn, self.schedule, n, dim, sampler=cfg.sampler,
+                               steps=cfg.sample_steps, noise=noise, progress=progress)
+        matrix = self.latent.decode(rows.cpu().numpy())
+        frame = self.transformer.inverse_transform(matrix)
+        if labels is not None:
+            column = self.config.condition_column
+            frame.insert(self.columns.index(column), column,
+                         pd.Series([self.classes[i] for i in labels.tolist()]))
+        return frame
+
+    def _condition_labels(self, n: int, conditions: dict[str, Any] | None, seed: int) -> torch.Tensor | None:
+        """Class labels to generate: the requested class, or draws from the training frequencies."""
+        column = self.config.condition_column
+        if conditions:
+            unknown = [c for c in conditions if c != column]
+            if unknown:
+                raise ConfigError(
+                    f"cannot condition on {', '.join(map(str, unknown))}: this model was trained "
+                    f"with condition_column={column!r}"
+                )
+            value = _match_class(conditions[column], self.classes, column)
+            return torch.full((n,), self.classes.index(value), dtype=torch.long)
+        if self.classes is None:
+            return None
+        generator = torch.Generator().manual_seed(seed + 7919)
+        priors = torch.tensor(self.class_priors, dtype=torch.float64)
+        return torch.multinomial(priors, n, replacement=True, generator=generator)
+
+    def _eps_fn(self, labels: torch.Tensor | None, scale: float):
+        """The noise prediction the samplers call; with labels, classifier-free guidance."""
+        model = self.denoiser
+        if labels is None:
+            return lambda x, t: model(x, t)
+
+        def guided(x, t):
+            conditional = model(x, t, labels)
+            if scale == 1.0:
+                return conditional
+            unconditional = model(x, t, torch.full_like(labels, -1))
+            return unconditional + scale * (conditional - unconditional)
+
+        return guided
+
+    def _data_dim(self) -> int:
+        return int(self.latent.output_dim)
+
+    # ------------------------------------------------------------ reporting
+    def parameter_counts(self) -> dict[str, int]:
+        self._require_fitted()
+        return self.denoiser.parameter_counts()
+
+    def resources(self, batch_size: int | None = None) -> dict[str, Any]:
+        """Hybrid-efficiency figures of the circuit (empty for the classical denoiser)."""
+        self._require_fitted()
+        vqc = getattr(self.denoiser, "vqc", None)
+        if vqc is None:
+            return {}
+        from qedm.quantum.resources import circuit_resources
+
+        report = circuit_resources(vqc, batch_size=batch_size or self.config.batch_size)
+        return report.to_dict()
+
+    def reconstruction_error(self) -> float | None:
+        """The latent's reconstruction MSE on the training matrix (None without a latent)."""
+        return getattr(self.latent, "fitted_error", None)
+
+    # ------------------------------------------------------------ save/load
+    def save(self, path: str | Path) -> Path:
+        """Write the model as JSON files plus one tensor file, each atomically."""
+        self._require_fitted()
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path / "config.json", self.config.dumps())
+        atomic_write_text(path / "transform.json", json.dumps(self.transformer.to_dict()))
+        atomic_write_text(path / "latent.json", json.dumps(self.latent.to_dict()))
+        atomic_torch_save(self.denoiser.state_dict(), path / "weights.pt")
+        meta = {"qedm_version": __version__, "data_dim": self._data_dim(), "history": self.history,
+                "fit_seconds": self.fit_seconds, "classes": self.classes,
+                "class_priors": self.class_priors, "columns": self.columns}
+        atomic_write_text(path / "meta.json", json.dumps(meta, default=_json_default))
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "QEDM":
+        """Rebuild a saved model; errors name the missing or broken file."""
+        path = Path(path)
+        missing = [name for name in MODEL_FILES if not (path / name).is_file()]
+        if missing:
+            raise QEDMError(f"{path} is not a saved QEDM model: missing {', '.join(missing)}")
+        model = cls(QEDMConfig.from_dict(json.loads((path / "config.json").read_text())))
+        meta = json.loads((path / "meta.json").read_text())
+        model.transformer = TableTransformer.from_dict(json.loads((path / "transform.json").read_text()))
+        model.latent = latent_from_dict(json.loads((path / "latent.json").read_text()))
+        model.classes = meta.get("classes")
+        model.class_priors = meta.get("class_priors")
+        model.columns = meta.get("columns", [])
+        model.history = meta.get("history", [])
+        model.fit_seconds = meta.get("fit_seconds", 0.0)
+        model.denoiser = model._build_denoiser(meta["data_dim"])
+        state = torch.load(path / "weights.pt", map_location="cpu", weights_only=True)
+        model.denoiser.load_state_dict(state)
+        model.denoiser.eval()
+        model.schedule = make_schedule(model.config.schedule, model.config.n_steps)
+        return model
+
+    def _require_fitted(self) -> None:
+        if self.denoiser is None:
+            raise QEDMError("this QEDM is not fitted yet: call fit(data) or QEDM.load(path) first")
+
+
+def _match_class(value: Any, classes: list, column: str) -> Any:
+    """Find the class equal to `value`, comparing as text too (CLI values arrive as strings)."""
+    for candidate in classes:
+        if candidate == value or str(candidate) == str(value):
+            return candidate
+    raise ConfigError(f"{column}={value!r} is not a class of the condition column; classes: {classes}")
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
