@@ -1,0 +1,300 @@
+"""The variational quantum circuit (VQC): an encoding, `n_layers` trainable blocks, Z observables.
+
+Circuit (PennyLane conventions, wire 0 = most significant bit):
+- encoding "angle": RY(x_i) on qubit i; "reupload": the same before every layer;
+  "amplitude": x normalised and zero-padded to 2**n as the amplitudes (all-zero rows raise
+  CircuitError); "iqp": H on all, RZ(x_i) on qubit i, then for each entangler pair (i, j)
+  (ring: (q, q+1 mod n), a single (0, 1) for n=2; all: every i<j) ZZ(x_i x_j) =
+  CNOT(i, j) RZ_j(x_i * x_j) CNOT(i, j), i.e. PennyLane's IsingZZ(x_i x_j).
+- layer l: Rot(w[l,q,0], w[l,q,1], w[l,q,2]) on every qubit, then the entangler:
+  ring = CNOT(q, q+1 mod n) for q = 0..n-1 (one CNOT(0, 1) for n=2, none for n=1),
+  all = CNOT(i, j) for all i < j in lexicographic order.
+- observables "z": <Z_i> each qubit; "zz": <Z_i Z_{i+1}> for ring neighbours; "both": z then zz.
+
+Execution (exact path). The trainable blocks do not depend on x, so a run of them can be
+fused into one 2**n x 2**n matrix W, built once per forward by pushing the identity through
+the layers (independent of the batch), and applied to all B encoded states with one matmul.
+The alternative ("layers") applies every block to the B states directly: a Rot layer is a
+kron of 2x2 matrices applied group-wise (`apply_local_product`), a CNOT entangler is a fixed
+permutation (one gather). Cost model, in complex MACs per run of Lb layers, with
+c = sum over kron groups of 2**group (+1 for the gather):
+    layers = Lb * B * 2**n * c
+    fused  = Lb * 2**n * 2**n * c + B * 4**n * MATMUL_DISCOUNT
+so fusing pays only when B exceeds 2**n by enough; MATMUL_DISCOUNT (< 1) reflects that one
+large matmul runs near peak while the layered kernels are memory-bound. Measured on the 2-core
+CPU (benchmarks/bench_quantum.py): fused wins for n <= 6 at B=256, layers from n = 8 on.
+Product-state encodings are built directly: angle = kron of [cos(x/2), sin(x/2)] vectors,
+iqp = uniform amplitudes times exp(-i/2 * sum_t theta_t z_t), one matmul with a sign matrix.
+`execution="gates"` runs the Op list gate by gate (`run_ops`), the reference.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from qedm.errors import CircuitError
+from qedm.quantum.gates import gate_matrix, real_dtype
+from qedm.quantum.ir import Observable, Op, Param
+from qedm.quantum.simulator import (
+    amplitude_state,
+    apply_local_product,
+    cnot_permutation,
+    kron_groups,
+    product_state_ry,
+    run_ops,
+    z_signs,
+)
+
+ENCODINGS = ("angle", "reupload", "amplitude", "iqp")
+ENTANGLERS = ("ring", "all")
+OBSERVABLES = ("z", "zz", "both")
+INITS = ("small", "identity", "uniform")
+DIFF_METHODS = ("backprop", "parameter-shift", "spsa")
+EXECUTIONS = ("auto", "fused", "layers", "gates")
+MATMUL_DISCOUNT = 0.25
+SMALL_INIT_STD = 0.05
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise CircuitError(f"unknown {name} {value!r}; expected one of {list(allowed)}")
+    return value
+
+
+def entangler_pairs(n_qubits: int, entangler: str) -> list[tuple[int, int]]:
+    """(control, target) CNOT pairs of an entangler, in application order."""
+    if entangler == "all":
+        return [(i, j) for i in range(n_qubits) for j in range(i + 1, n_qubits)]
+    if n_qubits == 1:
+        return []
+    if n_qubits == 2:
+        return [(0, 1)]
+    return [(q, (q + 1) % n_qubits) for q in range(n_qubits)]
+
+
+def observable_list(n_qubits: int, observables: str) -> list[Observable]:
+    """The Z-products measured: 'z' singles, 'zz' ring neighbours, 'both' z then zz."""
+    singles = [(q,) for q in range(n_qubits)]
+    pairs = [tuple(sorted(p)) for p in entangler_pairs(n_qubits, "ring")]
+    return {"z": singles, "zz": pairs, "both": singles + pairs}[observables]
+
+
+def choose_execution(n_qubits: int, layers_per_run: int, batch: int) -> str:
+    """'fused' or 'layers' for a run of data-independent layers, by the cost model above."""
+    c = sum(2**size for _, size in kron_groups(n_qubits)) + 1
+    dim = 2**n_qubits
+    layered = layers_per_run * batch * dim * c
+    fused = layers_per_run * dim * dim * c + batch * dim * dim * MATMUL_DISCOUNT
+    return "fused" if fused < layered else "layers"
+
+
+class VQC(nn.Module):
+    """Variational circuit with exact, differentiable expectations: x [B, k] -> [B, m] real.
+
+    Default init="small" draws every Rot angle from N(0, 0.05^2): each block starts close to
+    the identity, so gradients at initialisation do not vanish with n as they do for random
+    (2-design-like) circuits -- the barren-plateau problem. init="identity" sets every angle
+    to 0, so every Rot block is exactly the identity and the circuit starts as the encoding
+    followed by the fixed CNOT permutations (pairs of layers that undo each other are not
+    possible here: a Rot layer cannot undo the CNOTs between them). init="uniform" draws
+    angles uniformly in [0, 2pi) (expect barren plateaus for many qubits).
+    """
+
+    def __init__(
+        self,
+        n_qubits: int,
+        n_layers: int,
+        encoding: str = "angle",
+        entangler: str = "ring",
+        observables: str = "z",
+        n_inputs: int | None = None,
+        init: str = "small",
+        dtype: torch.dtype = torch.complex64,
+        shots: int | None = None,
+        diff_method: str = "backprop",
+        seed: int | None = None,
+        execution: str = "auto",
+    ) -> None:
+        super().__init__()
+        if not isinstance(n_qubits, int) or n_qubits < 1:
+            raise CircuitError(f"n_qubits must be a positive integer, got {n_qubits!r}")
+        if not isinstance(n_layers, int) or n_layers < 0:
+            raise CircuitError(f"n_layers must be a non-negative integer, got {n_layers!r}")
+        self.n_qubits, self.n_layers = n_qubits, n_layers
+        self.encoding = _choice("encoding", encoding, ENCODINGS)
+        self.entangler = _choice("entangler", entangler, ENTANGLERS)
+        self.observables = _choice("observables", observables, OBSERVABLES)
+        self.init = _choice("init", init, INITS)
+        self.diff_method = _choice("diff_method", diff_method, DIFF_METHODS)
+        self.execution = _choice("execution", execution, EXECUTIONS)
+        self.dtype, self.real_dtype = dtype, real_dtype(dtype)
+        if shots is not None and (not isinstance(shots, int) or shots < 1):
+            raise CircuitError(f"shots must be a positive integer or None, got {shots!r}")
+        self.shots, self.seed = shots, seed
+        max_inputs = 2**n_qubits if encoding == "amplitude" else n_qubits
+        self.n_inputs = max_inputs if n_inputs is None else n_inputs
+        if not 1 <= self.n_inputs <= max_inputs:
+            raise CircuitError(
+                f"n_inputs={n_inputs} does not fit encoding {encoding!r} on {n_qubits} qubits (1..{max_inputs})"
+            )
+        self.observable_list: list[Observable] = observable_list(n_qubits, self.observables)
+        self.n_outputs = len(self.observable_list)
+        self.weights = nn.Parameter(self._initial_weights())
+        self.register_buffer("signs", z_signs(n_qubits, self.observable_list, self.real_dtype), persistent=False)
+        pairs = entangler_pairs(n_qubits, self.entangler)
+        self.register_buffer("entangler_index", cnot_permutation(pairs, n_qubits), persistent=False)
+        self.iqp_terms = self._iqp_terms()
+        self.register_buffer("iqp_signs", z_signs(n_qubits, self.iqp_terms, self.real_dtype), persistent=False)
+
+    def _initial_weights(self) -> torch.Tensor:
+        gen = torch.Generator().manual_seed(self.seed) if self.seed is not None else None
+        shape = (self.n_layers, self.n_qubits, 3)
+        if self.init == "small":
+            w = torch.randn(shape, generator=gen, dtype=torch.float64) * SMALL_INIT_STD
+        elif self.init == "uniform":
+            w = torch.rand(shape, generator=gen, dtype=torch.float64) * 2 * math.pi
+        else:
+            w = torch.zeros(shape, dtype=torch.float64)
+        return w.to(self.real_dtype)
+
+    def _iqp_terms(self) -> list[Observable]:
+        """IQP phase terms: single wires then entangler pairs (both wires must carry inputs)."""
+        k = min(self.n_inputs, self.n_qubits)
+        singles = [(q,) for q in range(k)]
+        pairs = [(i, j) for i, j in entangler_pairs(self.n_qubits, self.entangler) if i < k and j < k]
+        return singles + pairs
+
+    # ----- the circuit as an Op list -----------------------------------------------------
+    def encoding_ops(self) -> list[Op]:
+        """The encoding block (before the first layer)."""
+        k = self.n_inputs
+        if self.encoding == "amplitude":
+            params = tuple(Param("input", (i,)) for i in range(k))
+            return [Op("AmplitudeEmbedding", tuple(range(self.n_qubits)), params)]
+        if self.encoding in ("angle", "reupload"):
+            return [Op("RY", (q,), (Param("input", (q,)),)) for q in range(k)]
+        ops = [Op("H", (q,)) for q in range(self.n_qubits)]
+        ops += [Op("RZ", (q,), (Param("input", (q,)),)) for q in range(k)]
+        for i, j in [t for t in self.iqp_terms if len(t) == 2]:
+            ops += [Op("CNOT", (i, j)), Op("RZ", (j,), (Param("input_product", (i, j)),)), Op("CNOT", (i, j))]
+        return ops
+
+    def layer_ops(self, layer: int) -> list[Op]:
+        """Rot on every qubit (weights[layer, q, :]) then the entangler's CNOTs."""
+        base = layer * self.n_qubits * 3
+        ops = [
+            Op("Rot", (q,), tuple(Param("weight", (base + 3 * q + p,)) for p in range(3)))
+            for q in range(self.n_qubits)
+        ]
+        return ops + [Op("CNOT", pair) for pair in entangler_pairs(self.n_qubits, self.entangler)]
+
+    def ops(self) -> list[Op]:
+        """The full circuit: encoding, then layers (encoding repeated before each for reupload)."""
+        ops = []
+        for layer in range(self.n_layers):
+            if layer == 0 or self.encoding == "reupload":
+                ops += self.encoding_ops()
+            ops += self.layer_ops(layer)
+        return ops if self.n_layers else self.encoding_ops()
+
+    # ----- exact execution -----------------------------------------------------------------
+    def _check_inputs(self, x: torch.Tensor) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor):
+            x = torch.as_tensor(x)
+        if x.dim() != 2 or x.shape[1] != self.n_inputs:
+            raise CircuitError(
+                f"VQC expects x of shape [B, {self.n_inputs}] (n_inputs for encoding {self.encoding!r}), "
+                f"got {tuple(x.shape)}"
+            )
+        return x.to(device=self.weights.device, dtype=self.real_dtype)
+
+    def _encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The encoded state before the first layer: [B, 2**n]."""
+        n, k = self.n_qubits, self.n_inputs
+        if self.encoding == "amplitude":
+            return amplitude_state(x, n, self.dtype)
+        if self.encoding == "iqp":
+            pairs = [t for t in self.iqp_terms if len(t) == 2]
+            thetas = torch.cat([x[:, :k]] + ([torch.stack([x[:, i] * x[:, j] for i, j in pairs], 1)] if pairs else []), 1)
+            phase = -0.5 * (thetas @ self.iqp_signs.T)
+            return (torch.complex(torch.cos(phase), torch.sin(phase)) * 2 ** (-n / 2)).to(self.dtype)
+        angles = torch.nn.functional.pad(x, (0, n - k))
+        return product_state_ry(angles, self.dtype)
+
+    def _apply_layers(self, state: torch.Tensor, rot: torch.Tensor, mode: str) -> torch.Tensor:
+        """Apply layers rot [Lb, n, 2, 2] (Rot kron then entangler) to state [R, 2**n]."""
+        if mode == "fused":
+            eye = torch.eye(2**self.n_qubits, dtype=self.dtype, device=state.device)
+            return state @ self._apply_layers(eye, rot, "layers")
+        for l in range(rot.shape[0]):
+            state = apply_local_product(state, rot[l], self.n_qubits)
+            state = state[:, self.entangler_index]
+        return state
+
+    def exact_state(self, x: torch.Tensor, weights: torch.Tensor | None = None, shift=None) -> torch.Tensor:
+        """Exact final state: x [B, k], weights [L, n, 3] (default self.weights) -> [B, 2**n]."""
+        x = self._check_inputs(x)
+        weights = self.weights if weights is None else weights
+        weights = weights.to(device=x.device, dtype=self.real_dtype).reshape(self.n_layers, self.n_qubits, 3)
+        if shift is not None:
+            param = self.ops()[shift[0]].params[shift[1]]
+            if param.kind != "weight" or self.execution == "gates":
+                return run_ops(self.ops(), self.n_qubits, x, weights, self.dtype, shift)
+            bump = torch.zeros(weights.numel(), dtype=weights.dtype, device=weights.device)
+            bump[param.index[0]] = shift[2] * param.scale
+            weights = weights + bump.reshape(weights.shape)
+        if self.execution == "gates":
+            return run_ops(self.ops(), self.n_qubits, x, weights, self.dtype)
+        rot = gate_matrix("Rot", weights, self.dtype)  # [L, n, 2, 2]
+        state = self._encode(x)
+        if self.encoding != "reupload":
+            mode = self.execution if self.execution != "auto" else choose_execution(self.n_qubits, self.n_layers, x.shape[0])
+            return self._apply_layers(state, rot, mode) if self.n_layers else state
+        mode = self.execution if self.execution != "auto" else choose_execution(self.n_qubits, 1, x.shape[0])
+        ry = gate_matrix("RY", torch.nn.functional.pad(x, (0, self.n_qubits - self.n_inputs))[..., None], self.dtype)
+        for layer in range(self.n_layers):
+            if layer > 0:
+                state = apply_local_product(state, ry, self.n_qubits)
+            state = self._apply_layers(state, rot[layer:layer + 1], mode)
+        return state
+
+    def exact_expectations(self, x: torch.Tensor, weights: torch.Tensor | None = None, shift=None) -> torch.Tensor:
+        """Exact <observables>: x [B, k] -> [B, m], float32 (complex64) or float64 (complex128)."""
+        state = self.exact_state(x, weights, shift)
+        return (state.real**2 + state.imag**2) @ self.signs
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x [B, k] -> [B, m]: exact with backprop, else the hardware-faithful estimator."""
+        if self.diff_method == "backprop" and self.shots is None:
+            return self.exact_expectations(x)
+        from qedm.quantum.gradients import estimate_expectations
+
+        return estimate_expectations(self, x)
+
+    # ----- delegation to export / resources -----------------------------------------------
+    def to_pennylane(self, device: str = "default.qubit"):
+        """A PennyLane QNode for this circuit (see qedm.quantum.export.to_pennylane)."""
+        from qedm.quantum.export import to_pennylane
+
+        return to_pennylane(self, device)
+
+    def to_qiskit(self, x):
+        """A bound Qiskit circuit for one input row (see qedm.quantum.export.to_qiskit)."""
+        from qedm.quantum.export import to_qiskit
+
+        return to_qiskit(self, x)
+
+    def resources(self):
+        """Gate counts, depth and qubits (see qedm.quantum.resources.circuit_resources)."""
+        from qedm.quantum.resources import circuit_resources
+
+        return circuit_resources(self)
+
+    def extra_repr(self) -> str:
+        return (
+            f"n_qubits={self.n_qubits}, n_layers={self.n_layers}, encoding={self.encoding!r}, "
+            f"entangler={self.entangler!r}, observables={self.observables!r}, n_outputs={self.n_outputs}"
+        )
