@@ -57,7 +57,7 @@ class QEDMConfig:
     seed: int = 0
     # Sampling defaults.
     sampler: str = "ddim"
-    sample_steps: int = 50
+    sample_steps: int | None = None  # None: the sampler's default (ddpm all, ddim 50, dpm_solver 20)
     # Conditional generation: a class column modelled with classifier-free guidance.
     condition_column: str | None = None
     guidance_scale: float = 1.0
@@ -81,7 +81,7 @@ class QEDMConfig:
         if self.encoding is not None:
             _one_of("encoding", self.encoding, ENCODINGS)
         for name in ("n_qubits", "n_layers", "hidden", "n_blocks", "time_dim", "n_steps",
-                     "epochs", "batch_size", "checkpoint_every", "sample_steps"):
+                     "epochs", "batch_size", "checkpoint_every"):
             _positive_int(name, getattr(self, name))
         if self.n_qubits > 20:
             raise ConfigError(f"n_qubits={self.n_qubits} is too large for a statevector simulator (max 20)")
@@ -93,7 +93,9 @@ class QEDMConfig:
             raise ConfigError(f"lr must be > 0, got {self.lr}")
         if self.weight_decay < 0:
             raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay}")
-        if self.sample_steps > self.n_steps:
+        if self.sample_steps is not None:
+            _positive_int("sample_steps", self.sample_steps)
+        if self.sample_steps is not None and self.sample_steps > self.n_steps:
             raise ConfigError(f"sample_steps={self.sample_steps} exceeds n_steps={self.n_steps}")
         if self.guidance_scale < 0:
             raise ConfigError(f"guidance_scale must be >= 0, got {self.guidance_scale}")

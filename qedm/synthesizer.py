@@ -81,7 +81,7 @@ class QEDM:
         state = train_denoiser(
             self.denoiser, latent_rows, self.schedule,
             epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
-            weight_decay=cfg.weight_decay, seed=cfg.seed, labels=labels,
+            weight_decay=cfg.weight_decay, seed=cfg.seed, noise=cfg.noise, labels=labels,
             checkpoint_path=checkpoint, checkpoint_every=cfg.checkpoint_every,
             metrics_path=metrics, on_epoch=on_epoch,
         )
@@ -152,7 +152,7 @@ class QEDM:
         dim = self._data_dim()
         with torch.no_grad():
             rows = run_sampler(eps_fn, self.schedule, n, dim, sampler=cfg.sampler,
-                               steps=cfg.sample_steps, noise=noise, progress=progress)
+                               steps=cfg.sample_steps, generator=noise, progress=progress)
         matrix = self.latent.decode(rows.cpu().numpy())
         frame = self.transformer.inverse_transform(matrix)
         if labels is not None:

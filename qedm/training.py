@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from qedm.atomic import atomic_torch_save
+from qedm.diffusion.noise import PRNGNoise, make_noise_source
 from qedm.diffusion.process import diffusion_loss
 
 EpochCallback = Callable[[dict], None]
@@ -40,6 +41,7 @@ def train_denoiser(
     lr: float,
     weight_decay: float = 0.0,
     seed: int = 0,
+    noise: str = "prng",
     labels: torch.Tensor | None = None,
     label_dropout: float = 0.1,
     checkpoint_path: str | Path | None = None,
@@ -50,9 +52,12 @@ def train_denoiser(
     """Train `model(x_t, t[, y])` to predict the noise added to rows of `data: [N, d]`.
 
     `labels: [N]` (class indices) turns on classifier-free guidance training: each label is
-    replaced by the null class (index = n_classes) with probability `label_dropout`.
+    replaced by the null class (-1) with probability `label_dropout`.
+    `noise` names the engine of the forward-process noise ("prng" or "qrng"); with "prng"
+    one seeded generator drives shuffling and noise, so a resumed run matches an unbroken one.
     """
     generator = torch.Generator().manual_seed(seed)
+    source = PRNGNoise(generator=generator) if noise == "prng" else make_noise_source(noise, seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     state = TrainState(history=[])
     if checkpoint_path is not None and Path(checkpoint_path).is_file():
@@ -71,10 +76,11 @@ def train_denoiser(
         total, count = 0.0, 0
         for start in range(0, n_rows, batch_size):
             index = order[start:start + batch_size]
-            y = None
+            eps_model = model
             if labels is not None:
                 y = _drop_labels(labels[index], label_dropout, generator)
-            loss = diffusion_loss(model, data[index], schedule, generator=generator, y=y)
+                eps_model = lambda x, t, y=y: model(x, t, y)  # noqa: E731
+            loss = diffusion_loss(eps_model, data[index], schedule, noise=source)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
