@@ -179,6 +179,12 @@ class TableTransformer:
         """Input columns in their fitted order."""
         return [spec["name"] for spec in self._check_fitted()]
 
+    def kind_summary(self) -> str:
+        """Column kinds as counts, e.g. "30 numeric, 1 categorical"."""
+        kinds = [spec["kind"] for spec in self._check_fitted()]
+        order = ("numeric", "integer", "categorical", "constant")
+        return ", ".join(f"{kinds.count(k)} {k}" for k in order if k in kinds)
+
     # ----- transform -----------------------------------------------------------------------
     def transform(self, df: pd.DataFrame) -> np.ndarray:
         """Encode df (same columns as fitted) to float32 [N, output_dim]."""
