@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
 def _angle(param: Param, x: Any, weights: Any) -> Any:
     """The angle one Param stands for; x is [k] or [B, k] (numpy or torch), weights is flat."""
     if param.kind == "weight":
-        return weights[param.index[0]]
+        return weights[param.index[0]] * param.scale
     if param.kind == "input":
         return x[..., param.index[0]] * param.scale
     if param.kind == "input_product":

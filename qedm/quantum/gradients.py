@@ -18,7 +18,7 @@ import torch
 
 from qedm.errors import CircuitError, ConfigError
 from qedm.quantum.ir import Observable, Op
-from qedm.quantum.simulator import expval_z, probabilities
+from qedm.quantum.simulator import expval_z, probabilities, z_signs
 
 if TYPE_CHECKING:  # pragma: no cover
     from qedm.quantum.circuits import VQC
@@ -42,18 +42,6 @@ SHIFT_RULES = {"RX": TWO_TERM_RULE, "RY": TWO_TERM_RULE, "RZ": TWO_TERM_RULE, "R
                "CRX": FOUR_TERM_RULE, "CRZ": FOUR_TERM_RULE}
 
 
-def z_signs(n_qubits: int, observables: Sequence[Observable], dtype: torch.dtype = torch.float64) -> torch.Tensor:
-    """Eigenvalue of each Z-product observable on each basis state: [2**n, m] of +-1 (wire 0 = MSB)."""
-    index = torch.arange(2**n_qubits)
-    cols = []
-    for obs in observables:
-        parity = torch.zeros_like(index)
-        for w in obs:
-            parity ^= (index >> (n_qubits - 1 - w)) & 1
-        cols.append(1 - 2 * parity)
-    return torch.stack(cols, dim=1).to(dtype)
-
-
 def sample_counts(probs: torch.Tensor, shots: int, generator: torch.Generator | None) -> torch.Tensor:
     """Measurement counts of `shots` shots per row: probs [B, D] -> counts [B, D] (float64)."""
     probs = probs.detach().double().clamp_min(0)
@@ -68,7 +56,7 @@ def sample_expectations(
     """Shot estimates of all Z-products from the SAME bitstrings, as on hardware: state [B, 2**n] -> [B, m]."""
     n_qubits = int(state.shape[-1]).bit_length() - 1
     counts = sample_counts(probabilities(state), shots, generator)
-    return (counts / shots) @ z_signs(n_qubits, observables)
+    return (counts / shots) @ z_signs(n_qubits, observables, torch.float64)
 
 
 def shot_generator(vqc: VQC) -> torch.Generator:
@@ -140,7 +128,7 @@ def parameter_shift_grad(
         )
         per_row = (g * derivative).sum(dim=1)  # [B]: d loss / d angle, per row
         if param.kind == "weight":
-            grad_w[param.index[0]] += per_row.sum().to(grad_w.dtype)
+            grad_w[param.index[0]] += (param.scale * per_row.sum()).to(grad_w.dtype)
         elif param.kind == "input":
             grad_x[:, param.index[0]] += (param.scale * per_row).to(x.dtype)
         else:  # input_product

@@ -44,7 +44,7 @@ class SimulatedHadamardSource:
         else:
             self.generator.manual_seed(seed)
         ops = [Op("H", (w,)) for w in range(n_qubits)]
-        state = run_ops(ops, n_qubits, torch.zeros(1, 0), torch.zeros(0), dtype=torch.complex128)
+        state = run_ops(ops, n_qubits, None, None, dtype=torch.complex128)
         self.probs = probabilities(state)[0].double()  # [2**n]
 
     def bits(self, n: int) -> torch.Tensor:

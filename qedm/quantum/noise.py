@@ -1,0 +1,170 @@
+"""Noisy execution of an Op list with density matrices: gate channels after each op, readout error.
+
+After every op its unitary acts, then (per wire the op touches) a depolarizing channel
+{sqrt(1-p) I, sqrt(p/3) X, sqrt(p/3) Y, sqrt(p/3) Z} and then amplitude damping
+{[[1, 0], [0, sqrt(1-g)]], [[0, sqrt(g)], [0, 0]]} (PennyLane's DepolarizingChannel and
+AmplitudeDamping). Readout error flips each measured bit with probability `readout`.
+rho is [B, 2**n, 2**n], so memory grows as 4**n: circuits above MAX_DENSITY_QUBITS are refused.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import torch
+
+from qedm.errors import CircuitError, ConfigError
+from qedm.quantum.gates import gate_matrix, real_dtype
+from qedm.quantum.ir import Observable, Op
+from qedm.quantum.simulator import _param_value, apply_gate, run_ops, z_signs
+
+if TYPE_CHECKING:  # pragma: no cover
+    from qedm.quantum.circuits import VQC
+
+MAX_DENSITY_QUBITS = 10  # rho is 4**n complex numbers per row: 16 MiB at n=10 in complex128
+
+
+@dataclass
+class NoiseModel:
+    """Per-gate noise probabilities: dicts gate name -> p override the one-/two-qubit defaults.
+
+    State preparation ("AmplitudeEmbedding") is noiseless unless named in a dict.
+    """
+
+    depolarizing: dict[str, float] = field(default_factory=dict)
+    amplitude_damping: dict[str, float] = field(default_factory=dict)
+    depolarizing_1q: float = 0.0
+    depolarizing_2q: float = 0.0
+    amplitude_damping_1q: float = 0.0
+    amplitude_damping_2q: float = 0.0
+    readout: float = 0.0  # bit-flip probability per measured qubit
+
+    def __post_init__(self) -> None:
+        values = {f"depolarizing[{k!r}]": v for k, v in self.depolarizing.items()}
+        values.update({f"amplitude_damping[{k!r}]": v for k, v in self.amplitude_damping.items()})
+        for name in ("depolarizing_1q", "depolarizing_2q", "amplitude_damping_1q", "amplitude_damping_2q", "readout"):
+            values[name] = getattr(self, name)
+        for name, p in values.items():
+            if not 0.0 <= float(p) <= 1.0:
+                raise ConfigError(f"NoiseModel.{name} must be a probability in [0, 1], got {p}")
+
+    def channel_probabilities(self, op: Op) -> tuple[float, float]:
+        """(depolarizing p, amplitude-damping gamma) applied to each wire after `op`."""
+        if op.name == "AmplitudeEmbedding":
+            return self.depolarizing.get(op.name, 0.0), self.amplitude_damping.get(op.name, 0.0)
+        one = len(op.wires) == 1
+        dep = self.depolarizing.get(op.name, self.depolarizing_1q if one else self.depolarizing_2q)
+        damp = self.amplitude_damping.get(op.name, self.amplitude_damping_1q if one else self.amplitude_damping_2q)
+        return float(dep), float(damp)
+
+
+def depolarizing_kraus(p: float, dtype: torch.dtype) -> list[torch.Tensor]:
+    """Kraus operators of the one-qubit depolarizing channel: 4 x [2, 2]."""
+    s = math.sqrt(p / 3)
+    mats = [
+        [[math.sqrt(1 - p), 0], [0, math.sqrt(1 - p)]],
+        [[0, s], [s, 0]],
+        [[0, -1j * s], [1j * s, 0]],
+        [[s, 0], [0, -s]],
+    ]
+    return [torch.tensor(m, dtype=dtype) for m in mats]
+
+
+def amplitude_damping_kraus(gamma: float, dtype: torch.dtype) -> list[torch.Tensor]:
+    """Kraus operators of one-qubit amplitude damping (|1> decays to |0> with prob gamma): 2 x [2, 2]."""
+    return [
+        torch.tensor([[1, 0], [0, math.sqrt(1 - gamma)]], dtype=dtype),
+        torch.tensor([[0, math.sqrt(gamma)], [0, 0]], dtype=dtype),
+    ]
+
+
+def apply_unitary(rho: torch.Tensor, matrix: torch.Tensor, wires: Sequence[int], n_qubits: int) -> torch.Tensor:
+    """U rho U^dagger on `wires`: rho [B, D, D], matrix [2**k, 2**k] or [B, 2**k, 2**k] -> [B, D, D].
+
+    rho is treated as a 2n-qubit vector (row wires 0..n-1, column wires n..2n-1): U acts on
+    the row wires and conj(U) on the column wires.
+    """
+    batch, dim = rho.shape[0], rho.shape[-1]
+    vec = rho.reshape(batch, dim * dim)
+    vec = apply_gate(vec, matrix, list(wires), 2 * n_qubits)
+    vec = apply_gate(vec, matrix.conj(), [n_qubits + w for w in wires], 2 * n_qubits)
+    return vec.reshape(batch, dim, dim)
+
+
+def apply_channel(rho: torch.Tensor, kraus: Sequence[torch.Tensor], wire: int, n_qubits: int) -> torch.Tensor:
+    """sum_k K rho K^dagger for one-qubit Kraus operators on `wire`: rho [B, D, D]."""
+    return sum(apply_unitary(rho, k.to(rho.dtype), [wire], n_qubits) for k in kraus)
+
+
+def density_matrix(
+    ops: Sequence[Op], n_qubits: int, x: torch.Tensor | None, weights: torch.Tensor | None,
+    noise: NoiseModel | None = None, dtype: torch.dtype = torch.complex128,
+) -> torch.Tensor:
+    """Noisy final state of an Op list: x [B, k], weights (any shape) -> rho [B, 2**n, 2**n]."""
+    if n_qubits > MAX_DENSITY_QUBITS:
+        raise CircuitError(
+            f"density-matrix noise simulation supports at most {MAX_DENSITY_QUBITS} qubits "
+            f"(memory grows as 4**n), got n_qubits={n_qubits}"
+        )
+    noise = noise or NoiseModel()
+    real = real_dtype(dtype)
+    x = x.to(real) if x is not None else None
+    weights_flat = weights.reshape(-1).to(real) if weights is not None else torch.zeros(0, dtype=real)
+    batch = x.shape[0] if x is not None else 1
+    rho = torch.zeros(batch, 2**n_qubits, 2**n_qubits, dtype=dtype)
+    rho[:, 0, 0] = 1
+    for i, op in enumerate(ops):
+        if op.name == "AmplitudeEmbedding":
+            if i != 0:
+                raise CircuitError(f"AmplitudeEmbedding must be the first op, found at position {i}")
+            psi = run_ops([op], n_qubits, x, weights, dtype=dtype)
+            rho = psi[:, :, None] * psi.conj()[:, None, :]
+            wires: Sequence[int] = range(n_qubits)
+        else:
+            angles = None
+            if op.params:
+                values = [_param_value(p, x, weights_flat) for p in op.params]
+                values = [v.expand(batch) for v in values] if op.is_data_dependent else values
+                angles = torch.stack(values, dim=-1)
+            rho = apply_unitary(rho, gate_matrix(op.name, angles, dtype), op.wires, n_qubits)
+            wires = op.wires
+        dep, damp = noise.channel_probabilities(op)
+        for w in wires:
+            if dep > 0:
+                rho = apply_channel(rho, depolarizing_kraus(dep, dtype), w, n_qubits)
+            if damp > 0:
+                rho = apply_channel(rho, amplitude_damping_kraus(damp, dtype), w, n_qubits)
+    return rho
+
+
+def readout_probabilities(probs: torch.Tensor, readout: float, n_qubits: int) -> torch.Tensor:
+    """Flip each measured bit with probability `readout`: probs [B, 2**n] -> [B, 2**n]."""
+    if readout == 0:
+        return probs
+    batch = probs.shape[0]
+    p = probs.reshape((batch,) + (2,) * n_qubits)
+    for w in range(n_qubits):
+        p = (1 - readout) * p + readout * p.flip(1 + w)
+    return p.reshape(batch, -1)
+
+
+def density_expectations(
+    rho: torch.Tensor, observables: Sequence[Observable], readout: float = 0.0
+) -> torch.Tensor:
+    """<Z-products> measured on rho [B, D, D] with readout error -> [B, m] real."""
+    n_qubits = int(rho.shape[-1]).bit_length() - 1
+    probs = torch.diagonal(rho, dim1=-2, dim2=-1).real
+    probs = readout_probabilities(probs, readout, n_qubits)
+    return probs @ z_signs(n_qubits, observables, probs.dtype)
+
+
+def noisy_expectations(
+    vqc: VQC, x: torch.Tensor, noise: NoiseModel, weights: torch.Tensor | None = None,
+    dtype: torch.dtype = torch.complex128,
+) -> torch.Tensor:
+    """The VQC's outputs under `noise` (default: its current weights): x [B, k] -> [B, m], differentiable."""
+    rho = density_matrix(vqc.ops(), vqc.n_qubits, x, vqc.weights if weights is None else weights, noise, dtype)
+    return density_expectations(rho, vqc.observable_list, noise.readout)
