@@ -69,23 +69,23 @@ def fit(
     fresh: bool = typer.Option(False, "--fresh", help="start over instead of resuming"),
 ) -> None:
     """Train a QEDM on a table and write the run directory (config, metrics, model, samples)."""
-    from qedm.runs import fit_run, load_training_table, resolve_config
+    from qedm.runs import fit_run, load_training_data, resolve_config
 
-    frame, source = load_training_table(data, dataset)
+    training = load_training_data(data, dataset)
     cfg = resolve_config(config, denoiser=denoiser, epochs=epochs, n_qubits=n_qubits,
                          n_layers=n_layers, latent=latent, noise=noise,
                          condition_column=condition, seed=seed)
-    console.print(f"fitting a [bold]{cfg.denoiser}[/] QEDM on {source}: "
-                  f"{len(frame)} rows x {frame.shape[1]} columns -> {out}")
+    console.print(f"fitting a [bold]{cfg.denoiser}[/] QEDM on {training.source}: "
+                  f"{training.shape_text} -> {out}")
     with _progress() as progress:
         task = progress.add_task("training", total=cfg.epochs)
 
         def on_epoch(record: dict) -> None:
             progress.update(task, completed=record["epoch"], description=f"loss {record['loss']:.4f}")
 
-        summary = fit_run(frame, cfg, out, on_epoch=on_epoch, fresh=fresh, source=source)
+        summary = fit_run(training, cfg, out, on_epoch=on_epoch, fresh=fresh)
     console.print(f"done in {summary['fit_seconds']:.1f} s of training; parameters "
-                  f"{summary['parameters']}; model in {out / 'model'}; samples in {out / 'samples.csv'}")
+                  f"{summary['parameters']}; model and samples in {out}")
 
 
 @app.command()

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from qedm.atomic import atomic_write, atomic_write_csv, atomic_write_text
@@ -19,20 +21,38 @@ from qedm.config import QEDMConfig
 from qedm.errors import ConfigError, DataError, QEDMError
 from qedm.synthesizer import QEDM
 
-RUN_FILES = ("config.json", "metrics.jsonl", "checkpoint.pt", "samples.csv")
+RUN_FILES = ("config.json", "metrics.jsonl", "checkpoint.pt", "samples.csv", "samples.npy")
 
 
-def load_training_table(path: Path | None, dataset: str | None) -> tuple[pd.DataFrame, str]:
-    """The table to fit: a file or a bundled dataset (exactly one), and a label for it."""
+@dataclass
+class TrainingData:
+    """A table (DataFrame) or images ([N, H, W] with optional labels [N]), and where it came from."""
+
+    data: pd.DataFrame | np.ndarray
+    labels: np.ndarray | None
+    source: str
+
+    @property
+    def shape_text(self) -> str:
+        if isinstance(self.data, pd.DataFrame):
+            return f"{len(self.data)} rows x {self.data.shape[1]} columns"
+        return f"{len(self.data)} images of {self.data.shape[1]}x{self.data.shape[2]}"
+
+
+def load_training_data(path: Path | None, dataset: str | None) -> TrainingData:
+    """What to fit: a table file or a bundled dataset (exactly one); image datasets come with labels."""
     if (path is None) == (dataset is None):
         raise ConfigError("give either a DATA file or --dataset NAME (see `qedm datasets`), not both")
     if dataset is not None:
-        from qedm.data.datasets import load_dataset
+        from qedm.data.datasets import dataset_info, load_dataset, load_digits_images
 
-        return load_dataset(dataset), f"dataset {dataset}"
+        if dataset_info(dataset).kind == "image":
+            images, labels = load_digits_images()
+            return TrainingData(images, labels, f"dataset {dataset}")
+        return TrainingData(load_dataset(dataset), None, f"dataset {dataset}")
     from qedm.data.io import read_table
 
-    return read_table(path), str(path)
+    return TrainingData(read_table(path), None, str(path))
 
 
 def resolve_config(config_file: Path | None, **overrides: Any) -> QEDMConfig:
@@ -42,13 +62,12 @@ def resolve_config(config_file: Path | None, **overrides: Any) -> QEDMConfig:
 
 
 def fit_run(
-    frame: pd.DataFrame,
+    training: TrainingData,
     config: QEDMConfig,
     run_dir: str | Path,
     *,
     on_epoch=None,
     fresh: bool = False,
-    source: str = "",
 ) -> dict[str, Any]:
     """Fit (or resume) a run in `run_dir`, then save the model and one set of samples."""
     run_dir = Path(run_dir)
@@ -61,14 +80,19 @@ def fit_run(
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(run_dir / "config.json", json.dumps(
-            {**config.to_dict(), "source": source}, indent=2, sort_keys=True))
-        model = QEDM(config).fit(frame, run_dir=run_dir, on_epoch=on_epoch)
+            {**config.to_dict(), "source": training.source}, indent=2, sort_keys=True))
+        model = QEDM(config).fit(training.data, labels=training.labels, run_dir=run_dir,
+                                 on_epoch=on_epoch)
     except QEDMError:
         if not existed:
             shutil.rmtree(run_dir, ignore_errors=True)  # nothing half-written on bad input
         raise
     model.save(run_dir / "model")
-    atomic_write_csv(model.sample(len(frame), seed=config.seed), run_dir / "samples.csv")
+    samples = model.sample(len(training.data), seed=config.seed)
+    if model.is_image_model:
+        atomic_write(run_dir / "samples.npy", lambda tmp: _save_npy(tmp, samples))
+    else:
+        atomic_write_csv(samples, run_dir / "samples.csv")
     return {"fit_seconds": model.fit_seconds, "parameters": model.parameter_counts(),
             "epochs": len(model.history)}
 
@@ -125,16 +149,38 @@ def sample_run(
     grid: str | Path | None = None,
     progress=None,
 ) -> list[Path]:
-    """Sample `n` rows from a run and write them to `output` (.csv, .tsv or .parquet)."""
+    """Sample `n` rows (or images) from a run and write them; returns the paths written.
+
+    Tables go to .csv/.tsv/.parquet; images to .npy ([n, H, W] on the input's scale) and,
+    with `grid`, a PNG grid of them.
+    """
     output = Path(output)
-    if grid is not None:
-        raise ConfigError("--grid is for image runs; this run holds a table model")
-    writer = _table_writer(output)
     model = load_run_model(run_dir)
-    frame = model.sample(n, sampler=sampler, steps=steps, seed=seed, conditions=conditions,
-                         progress=progress)
-    atomic_write(output, lambda tmp: writer(frame, tmp))
-    return [output]
+    if model.is_image_model:
+        if output.suffix.lower() != ".npy":
+            raise DataError(f"cannot write images to {output}: use a .npy file name")
+    else:
+        if grid is not None:
+            raise ConfigError("--grid is for image runs; this run holds a table model")
+        writer = _table_writer(output)
+    samples, labels = model.sample(n, sampler=sampler, steps=steps, seed=seed, conditions=conditions,
+                                   progress=progress, return_labels=True)
+    if not model.is_image_model:
+        atomic_write(output, lambda tmp: writer(samples, tmp))
+        return [output]
+    atomic_write(output, lambda tmp: _save_npy(tmp, samples))
+    written = [output]
+    if grid is not None:
+        from qedm.report.image_grid import save_image_grid
+
+        save_image_grid(samples, grid, labels=labels)
+        written.append(Path(grid))
+    return written
+
+
+def _save_npy(path: str, array: np.ndarray) -> None:
+    with open(path, "wb") as handle:
+        np.save(handle, np.asarray(array, dtype=np.float32))
 
 
 def _table_writer(output: Path):

@@ -19,6 +19,7 @@ import torch
 from qedm import __version__
 from qedm.atomic import atomic_torch_save, atomic_write_text
 from qedm.config import QEDMConfig
+from qedm.data.images import ImageTransformer
 from qedm.data.latent import latent_from_dict, make_latent
 from qedm.data.table import TableTransformer
 from qedm.diffusion.noise import make_noise_source
@@ -49,23 +50,34 @@ class QEDM:
         self.fit_seconds: float = 0.0
         self.classes: list | None = None  # condition column's categories, in label order
         self.class_priors: list[float] | None = None
+        self.class_dtype: str | None = None
+        self.condition_name: str | None = None  # the condition column, or "label" for images
         self.columns: list[str] = []
 
     # ------------------------------------------------------------------ fit
     def fit(
         self,
-        data: pd.DataFrame,
+        data: pd.DataFrame | np.ndarray,
         *,
+        labels=None,
         run_dir: str | Path | None = None,
         on_epoch=None,
     ) -> "QEDM":
-        """Learn the table's distribution. With `run_dir`, checkpoint there and resume from it."""
+        """Learn the distribution of a table (DataFrame) or of images (array [N, H, W]).
+
+        Tables are conditioned on `config.condition_column`; images on `labels: [N]` if given.
+        With `run_dir`, checkpoints go there and an interrupted fit resumes from them.
+        """
         cfg = self.config
         torch.manual_seed(cfg.seed)
-        labels = self._labels(data)
-        features = data.drop(columns=[cfg.condition_column]) if labels is not None else data
-        self.columns = list(data.columns)
-        self.transformer = TableTransformer(column_kinds=cfg.column_kinds or None).fit(features)
+        if _is_images(data):
+            features, label_values, self.condition_name = data, labels, "label"
+            self.transformer = ImageTransformer().fit(data)
+        else:
+            features, label_values = self._split_condition(data)
+            self.columns = list(data.columns)
+            self.transformer = TableTransformer(column_kinds=cfg.column_kinds or None).fit(features)
+        label_tensor = self._fit_labels(label_values)
         matrix = self.transformer.transform(features)
         self.latent = make_latent(cfg.resolved_latent, self._latent_dim(matrix.shape[1]), seed=cfg.seed)
         self.latent.fit(matrix)
@@ -81,13 +93,17 @@ class QEDM:
         state = train_denoiser(
             self.denoiser, latent_rows, self.schedule,
             epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
-            weight_decay=cfg.weight_decay, seed=cfg.seed, noise=cfg.noise, labels=labels,
+            weight_decay=cfg.weight_decay, seed=cfg.seed, noise=cfg.noise, labels=label_tensor,
             checkpoint_path=checkpoint, checkpoint_every=cfg.checkpoint_every,
             metrics_path=metrics, on_epoch=on_epoch,
         )
         self.history = state.history
         self.fit_seconds = state.seconds
         return self
+
+    @property
+    def is_image_model(self) -> bool:
+        return getattr(self.transformer, "kind", "table") == "image"
 
     def _latent_dim(self, width: int) -> int:
         cfg = self.config
@@ -98,19 +114,28 @@ class QEDM:
             raise ConfigError(f"latent_dim={dim} exceeds the transformed table width {width}")
         return dim
 
-    def _labels(self, data: pd.DataFrame) -> torch.Tensor | None:
+    def _split_condition(self, data: pd.DataFrame):
+        """The table without its condition column, and that column's values (None if unset)."""
         column = self.config.condition_column
         if column is None:
-            return None
-        if column not in data.columns:
+            return data, None
+        if not isinstance(data, pd.DataFrame) or column not in data.columns:
             raise DataError(f"condition_column {column!r} is not a column of the table")
-        values = data[column]
+        self.condition_name = column
+        return data.drop(columns=[column]), data[column]
+
+    def _fit_labels(self, values) -> torch.Tensor | None:
+        """Class indices [N] of the condition values; remembers classes and their frequencies."""
+        if values is None:
+            return None
+        values = pd.Series(np.asarray(values))
         if values.isna().any():
-            raise DataError(f"condition column {column!r} has missing values; fill or drop them first")
+            raise DataError(f"condition {self.condition_name!r} has missing values; fill or drop them first")
         self.classes = sorted(values.unique().tolist(), key=str)
         lookup = {value: index for index, value in enumerate(self.classes)}
         labels = torch.tensor([lookup[v] for v in values], dtype=torch.long)
         self.class_priors = (torch.bincount(labels, minlength=len(self.classes)) / len(labels)).tolist()
+        self.class_dtype = str(values.dtype)
         return labels
 
     def _build_denoiser(self, data_dim: int) -> torch.nn.Module:
@@ -138,8 +163,13 @@ class QEDM:
         conditions: dict[str, Any] | None = None,
         guidance_scale: float | None = None,
         progress=None,
-    ) -> pd.DataFrame:
-        """Draw `n` synthetic rows with the original columns and dtypes. Same seed, same rows."""
+        return_labels: bool = False,
+    ) -> pd.DataFrame | np.ndarray:
+        """Draw `n` synthetic rows (original columns and dtypes) or images [n, H, W].
+
+        Same seed, same samples. `conditions={column: value}` asks for one class (for images
+        the condition is called "label"); `return_labels=True` also returns the class of each.
+        """
         self._require_fitted()
         if not isinstance(n, (int, np.integer)) or n < 1:
             raise ConfigError(f"n must be a positive integer, got {n!r}")
@@ -154,22 +184,26 @@ class QEDM:
             rows = run_sampler(eps_fn, self.schedule, n, dim, sampler=cfg.sampler,
                                steps=cfg.sample_steps, generator=noise, progress=progress)
         matrix = self.latent.decode(rows.cpu().numpy())
-        frame = self.transformer.inverse_transform(matrix)
+        samples = self.transformer.inverse_transform(matrix)
+        classes = None
         if labels is not None:
-            column = self.config.condition_column
-            frame.insert(self.columns.index(column), column,
-                         pd.Series([self.classes[i] for i in labels.tolist()]))
-        return frame
+            classes = pd.Series([self.classes[i] for i in labels.tolist()]).astype(self.class_dtype)
+        if classes is not None and not self.is_image_model:
+            column = self.condition_name
+            samples.insert(self.columns.index(column), column, classes)
+        if return_labels:
+            return samples, None if classes is None else classes.to_numpy()
+        return samples
 
     def _condition_labels(self, n: int, conditions: dict[str, Any] | None, seed: int) -> torch.Tensor | None:
         """Class labels to generate: the requested class, or draws from the training frequencies."""
-        column = self.config.condition_column
+        column = self.condition_name if self.classes is not None else None
         if conditions:
             unknown = [c for c in conditions if c != column]
             if unknown:
+                trained = f"conditioned on {column!r}" if column else "without a condition"
                 raise ConfigError(
-                    f"cannot condition on {', '.join(map(str, unknown))}: this model was trained "
-                    f"with condition_column={column!r}"
+                    f"cannot condition on {', '.join(map(str, unknown))}: this model was trained {trained}"
                 )
             value = _match_class(conditions[column], self.classes, column)
             return torch.full((n,), self.classes.index(value), dtype=torch.long)
@@ -224,12 +258,14 @@ class QEDM:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path / "config.json", self.config.dumps())
-        atomic_write_text(path / "transform.json", json.dumps(self.transformer.to_dict()))
+        transform = {"kind": getattr(self.transformer, "kind", "table"), **self.transformer.to_dict()}
+        atomic_write_text(path / "transform.json", json.dumps(transform))
         atomic_write_text(path / "latent.json", json.dumps(self.latent.to_dict()))
         atomic_torch_save(self.denoiser.state_dict(), path / "weights.pt")
         meta = {"qedm_version": __version__, "data_dim": self._data_dim(), "history": self.history,
                 "fit_seconds": self.fit_seconds, "classes": self.classes,
-                "class_priors": self.class_priors, "columns": self.columns}
+                "class_priors": self.class_priors, "class_dtype": self.class_dtype,
+                "condition_name": self.condition_name, "columns": self.columns}
         atomic_write_text(path / "meta.json", json.dumps(meta, default=_json_default))
         return path
 
@@ -242,10 +278,14 @@ class QEDM:
             raise QEDMError(f"{path} is not a saved QEDM model: missing {', '.join(missing)}")
         model = cls(QEDMConfig.from_dict(json.loads((path / "config.json").read_text())))
         meta = json.loads((path / "meta.json").read_text())
-        model.transformer = TableTransformer.from_dict(json.loads((path / "transform.json").read_text()))
+        transform = json.loads((path / "transform.json").read_text())
+        kind = transform.pop("kind", "table")
+        model.transformer = (ImageTransformer if kind == "image" else TableTransformer).from_dict(transform)
         model.latent = latent_from_dict(json.loads((path / "latent.json").read_text()))
         model.classes = meta.get("classes")
         model.class_priors = meta.get("class_priors")
+        model.class_dtype = meta.get("class_dtype")
+        model.condition_name = meta.get("condition_name")
         model.columns = meta.get("columns", [])
         model.history = meta.get("history", [])
         model.fit_seconds = meta.get("fit_seconds", 0.0)
@@ -259,6 +299,11 @@ class QEDM:
     def _require_fitted(self) -> None:
         if self.denoiser is None:
             raise QEDMError("this QEDM is not fitted yet: call fit(data) or QEDM.load(path) first")
+
+
+def _is_images(data) -> bool:
+    """Images are arrays [N, H, W]; everything else is treated as a table."""
+    return isinstance(data, np.ndarray) and data.ndim == 3
 
 
 def _match_class(value: Any, classes: list, column: str) -> Any:
