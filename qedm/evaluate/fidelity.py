@@ -3,9 +3,11 @@
 Column shapes: KSComplement for numeric columns, TVComplement for categorical ones.
 Pair trends: CorrelationSimilarity for numeric pairs, ContingencySimilarity for categorical
 and mixed pairs (numeric columns binned). SDMetrics 0.32 averages pair trends only over
-pairs whose real |correlation| (or association) exceeds 0.5; we also report the plain mean
-over all pairs (`column_pair_trends_all`), because a generator that breaks weak
-dependencies is otherwise not penalised.
+pairs whose real |correlation| (or Cramer's V) exceeds 0.5 (the others score NaN); we keep
+that number for comparability with published SDV results and also score every pair (a
+second run with the cut-off at 0): `column_pair_trends_all` and the `pairs` table, whose
+column "In SDMetrics Score" marks the pairs the default counts. A generator that breaks
+weak dependencies is otherwise not penalised.
 """
 
 from __future__ import annotations
@@ -55,6 +57,20 @@ def _quality_report_class():
     return QualityReport
 
 
+def _generate(real: pd.DataFrame, synthetic: pd.DataFrame, metadata: dict, threshold: float | None):
+    """One QualityReport run; `threshold` overrides the real-correlation/association cut-off."""
+    report = _quality_report_class()()
+    if threshold is not None:
+        report.real_correlation_threshold = threshold
+        report.real_association_threshold = threshold
+    with warnings.catch_warnings():
+        # Constant columns make correlations undefined; SDMetrics warns and scores them NaN.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        report.generate(real, synthetic, metadata, verbose=False)
+    return report
+
+
 def fidelity_scores(
     real: pd.DataFrame,
     synthetic: pd.DataFrame,
@@ -63,16 +79,17 @@ def fidelity_scores(
     """Run SDMetrics' QualityReport on real vs synthetic and return scores in [0, 1] (1 = same)."""
     tables, kinds = prepare_tables({"real": real, "synthetic": synthetic}, column_kinds)
     real_c, syn_c = tables["real"], tables["synthetic"]
-    report = _quality_report_class()()
-    with warnings.catch_warnings():
-        # Constant columns make correlations undefined; SDMetrics warns and scores them NaN.
-        warnings.simplefilter("ignore", RuntimeWarning)
-        warnings.simplefilter("ignore", UserWarning)
-        report.generate(real_c, syn_c, sdmetrics_metadata(kinds), verbose=False)
+    metadata = sdmetrics_metadata(kinds)
+    report = _generate(real_c, syn_c, metadata, threshold=None)  # SDMetrics defaults (0.5)
+    every_pair = _generate(real_c, syn_c, metadata, threshold=0.0)  # every pair scored
     props = report.get_properties().set_index("Property")["Score"]
     shapes = report.get_details("Column Shapes").reset_index(drop=True)
-    pairs = report.get_details("Column Pair Trends").reset_index(drop=True)
-    all_pairs = float(np.nanmean(pairs["Score"])) if len(pairs) and pairs["Score"].notna().any() else float("nan")
+    pairs = every_pair.get_details("Column Pair Trends").reset_index(drop=True)
+    pairs = pairs.drop(columns=["Meets Threshold?"], errors="ignore")
+    if len(pairs):
+        default_pairs = report.get_details("Column Pair Trends").reset_index(drop=True)
+        pairs["In SDMetrics Score"] = default_pairs["Score"].notna().to_numpy()
+    all_pairs = float(pairs["Score"].mean()) if len(pairs) and pairs["Score"].notna().any() else float("nan")
     return FidelityResult(
         overall=float(report.get_score()),
         column_shapes=float(props.get("Column Shapes", np.nan)),
