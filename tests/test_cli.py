@@ -1,0 +1,108 @@
+"""The `qedm` command line: run directories, resume, one-line errors, nothing half-written."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from qedm.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def small_config(tmp_path):
+    path = tmp_path / "small.yaml"
+    path.write_text("hidden: 32\nn_blocks: 1\nn_steps: 100\nbatch_size: 64\ncheckpoint_every: 1\n")
+    return path
+
+
+@pytest.fixture
+def table_csv(tmp_path):
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"x": rng.normal(size=80), "kind": rng.choice(["a", "b"], 80)})
+    path = tmp_path / "table.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_datasets_lists_the_bundled_tables():
+    result = invoke("datasets")
+    assert result.exit_code == 0
+    assert "breast_cancer" in result.output and "digits" in result.output
+
+
+def test_fit_writes_a_run_directory_and_sample_reads_it(tmp_path, table_csv, small_config):
+    run = tmp_path / "run"
+    result = invoke("fit", table_csv, "--out", run, "--denoiser", "classical", "--epochs", 2,
+                    "--config", small_config)
+    assert result.exit_code == 0, result.output
+    for name in ("config.json", "metrics.jsonl", "checkpoint.pt", "samples.csv", "model/weights.pt"):
+        assert (run / name).exists(), name
+    assert json.loads((run / "config.json").read_text())["epochs"] == 2
+    assert len((run / "metrics.jsonl").read_text().splitlines()) == 2
+
+    out = tmp_path / "synthetic.csv"
+    result = invoke("sample", run, "-n", 15, "-o", out, "--seed", 4, "--sampler", "ddpm", "--steps", 20)
+    assert result.exit_code == 0, result.output
+    synthetic = pd.read_csv(out)
+    assert list(synthetic.columns) == ["x", "kind"] and len(synthetic) == 15
+    again = tmp_path / "again.csv"
+    invoke("sample", run, "-n", 15, "-o", again, "--seed", 4, "--sampler", "ddpm", "--steps", 20)
+    assert out.read_text() == again.read_text()
+
+
+def test_fit_resumes_and_refuses_a_changed_config(tmp_path, table_csv, small_config):
+    run = tmp_path / "run"
+    invoke("fit", table_csv, "--out", run, "--denoiser", "classical", "--epochs", 1, "--config", small_config)
+    result = invoke("fit", table_csv, "--out", run, "--denoiser", "classical", "--epochs", 3,
+                    "--config", small_config)
+    assert result.exit_code == 0, result.output
+    epochs = [json.loads(line)["epoch"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert epochs == [1, 2, 3]
+    result = invoke("fit", table_csv, "--out", run, "--denoiser", "hybrid", "--config", small_config)
+    assert result.exit_code == 1
+    assert "another config" in result.output and "denoiser" in result.output
+
+
+def test_bad_input_is_one_line_and_writes_nothing(tmp_path, small_config):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("a,b\n")
+    run = tmp_path / "run"
+    result = invoke("fit", empty, "--out", run, "--config", small_config)
+    assert result.exit_code == 1
+    assert result.output.startswith("error:") and "Traceback" not in result.output
+    assert not run.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["fit", "--out", "x"], "either a DATA file or --dataset"),
+        (["fit", "--dataset", "mnist", "--out", "x"], "unknown dataset 'mnist'"),
+        (["fit", "--dataset", "iris", "--out", "x", "--denoiser", "big"], "denoiser='big'"),
+        (["sample", "nowhere", "-n", "3", "-o", "x.csv"], "run directory not found"),
+    ],
+)
+def test_errors_name_the_problem(tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    result = invoke(*args)
+    assert result.exit_code == 1
+    assert message in result.output
+
+
+def test_sample_checks_the_output_name_and_conditions(tmp_path, table_csv, small_config):
+    run = tmp_path / "run"
+    invoke("fit", table_csv, "--out", run, "--denoiser", "classical", "--epochs", 1, "--config", small_config)
+    result = invoke("sample", run, "-n", 3, "-o", tmp_path / "out.xlsx")
+    assert result.exit_code == 1 and ".csv, .tsv or .parquet" in result.output
+    result = invoke("sample", run, "-n", 3, "-o", tmp_path / "out.csv", "--condition", "kind")
+    assert result.exit_code == 1 and "COLUMN=VALUE" in result.output
+    result = invoke("sample", run, "-n", 3, "-o", tmp_path / "out.csv", "--condition", "kind=a")
+    assert result.exit_code == 1 and "without a condition" in result.output
