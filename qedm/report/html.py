@@ -1,0 +1,126 @@
+"""The benchmark report: one self-contained HTML file (inline CSS, plots as base64 PNG, tables)."""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from qedm.atomic import atomic_write_text
+from qedm.report.plots import correlation_heatmaps, loss_curves, marginal_histograms, png_data_uri
+
+CSS = """
+body { font-family: -apple-system, Segoe UI, Helvetica, Arial, sans-serif; margin: 2em; color: #222; max-width: 1400px; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 13px; }
+th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: right; }
+th { background: #f2f2f2; } td:first-child, th:first-child { text-align: left; }
+.note { background: #fff8e1; border-left: 4px solid #f0b400; padding: 0.6em 1em; }
+.failed { color: #b00020; } img { max-width: 100%; border: 1px solid #eee; }
+"""
+EFFICIENCY_HEADERS = {
+    "params_classical": "classical params", "params_quantum": "quantum params", "params_total": "total params",
+    "qubits": "qubits", "circuit_depth": "circuit depth", "circuit_evals_per_step": "circuit evals / step",
+    "circuit_evals_per_step_parameter_shift": "circuit evals / step (parameter-shift, hardware)",
+    "shots_per_step": "shots / step", "fit_seconds": "fit s", "sample_seconds": "sample s",
+}
+
+
+def write_report(path: str | Path, results: pd.DataFrame, summary: pd.DataFrame, comparisons: list[str],
+                 config: dict[str, Any], real_train: pd.DataFrame, run_dir: str | Path) -> Path:
+    """Render the report for a benchmark run directory (samples/ and histories/ in `run_dir`)."""
+    run_dir = Path(run_dir)
+    seed = int(config["seeds"][0])
+    synthetic = {}
+    for model in summary["model"]:
+        sample_path = run_dir / "samples" / f"{model}_seed{seed}.csv"
+        ok = results[(results["model"] == model) & (results["seed"] == seed) & (results["status"] == "ok")]
+        if len(ok) and sample_path.is_file():
+            synthetic[model] = pd.read_csv(sample_path)
+    histories: dict[str, dict[int, list[dict]]] = {}
+    for row in results[results["status"] == "ok"].itertuples():
+        history_path = run_dir / "histories" / f"{row.model}_seed{int(row.seed)}.json"
+        if history_path.is_file():
+            histories.setdefault(row.model, {})[int(row.seed)] = json.loads(history_path.read_text())
+    html = render_html(results, summary, comparisons, config, real_train, synthetic, histories)
+    return atomic_write_text(path, html)
+
+
+def render_html(results: pd.DataFrame, summary: pd.DataFrame, comparisons: list[str], config: dict[str, Any],
+                real_train: pd.DataFrame, synthetic: dict[str, pd.DataFrame],
+                histories: dict[str, dict[int, list[dict]]]) -> str:
+    """The whole report as one HTML string."""
+    from qedm.benchmark import SIMULATOR_NOTE, metric_columns, metric_direction
+
+    metrics = metric_columns(results)
+    seed = config["seeds"][0]
+    parts = [f"<h1>qedm benchmark: {escape(str(config['data']))}</h1>",
+             f"<p class='note' id='simulator-note'>{escape(SIMULATOR_NOTE)}</p>",
+             "<p>" + escape(f"Models {', '.join(map(str, summary['model']))}; seeds {config['seeds']}; "
+                            f"test_size {config['test_size']}; epochs {config['epochs']}; "
+                            f"target {config['target']}; {config['n_rows']} rows.") + "</p>",
+             "<h2>Metrics (mean ± std over seeds)</h2>",
+             _summary_table(summary, metrics, metric_direction, "metrics-table"),
+             "<h2>Hybrid efficiency</h2>",
+             "<p>Parameter counts and the cost of the quantum circuit per training step. Circuit runs are "
+             "counted as on hardware; here they were simulated classically.</p>",
+             _summary_table(summary, [c for c in EFFICIENCY_HEADERS if f"{c}_mean" in summary],
+                            lambda c: 0, "efficiency-table", EFFICIENCY_HEADERS),
+             "<h2>Hybrid vs baselines, as measured</h2>",
+             _list(comparisons) if comparisons else "<p>No hybrid model in this run: nothing compared.</p>"]
+    failed = results[results["status"] != "ok"]
+    if len(failed):
+        parts += ["<h2 class='failed'>Failed runs</h2>",
+                  _list([f"{r.model} seed {r.seed}: {r.error}" for r in failed.itertuples()])]
+    if synthetic:
+        parts += [f"<h2>Marginals: real train vs synthetic (seed {escape(str(seed))})</h2>",
+                  _img(marginal_histograms(real_train, synthetic), "marginal histograms"),
+                  "<h2>Correlations (numeric columns and category codes)</h2>",
+                  _img(correlation_heatmaps(real_train, synthetic), "correlation heatmaps")]
+    if histories:
+        parts += ["<h2>Training loss</h2>", _img(loss_curves(histories), "training loss curves")]
+    parts += ["<h2>All runs</h2>", _frame_table(results, "results-table")]
+    body = "\n".join(parts)
+    return (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+            f"<title>qedm benchmark: {escape(str(config['data']))}</title><style>{CSS}</style></head>"
+            f"<body>\n{body}\n</body></html>\n")
+
+
+def _summary_table(summary: pd.DataFrame, columns: list[str], direction, table_id: str,
+                   headers: dict[str, str] | None = None) -> str:
+    from qedm.benchmark import format_mean_std
+
+    headers = headers or {}
+    arrows = {1: " ↑", -1: " ↓", 0: ""}
+    head = "".join(f"<th>{escape(headers.get(c, c))}{arrows[direction(c)]}</th>" for c in columns)
+    rows = []
+    for _, row in summary.iterrows():
+        cells = "".join(f"<td>{escape(format_mean_std(row[f'{c}_mean'], row[f'{c}_std']))}</td>" for c in columns)
+        rows.append(f"<tr><td>{escape(str(row['model']))}</td><td>{int(row['n_ok'])}</td>"
+                    f"<td>{int(row['n_failed'])}</td>{cells}</tr>")
+    return (f"<table id='{table_id}'><thead><tr><th>model</th><th>seeds ok</th><th>failed</th>{head}</tr>"
+            f"</thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+def _frame_table(frame: pd.DataFrame, table_id: str) -> str:
+    head = "".join(f"<th>{escape(str(c))}</th>" for c in frame.columns)
+    rows = ["<tr>" + "".join(f"<td>{escape(_cell(v))}</td>" for v in record) + "</tr>"
+            for record in frame.itertuples(index=False)]
+    return f"<table id='{table_id}'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, (float, np.floating)):
+        return "" if np.isnan(value) else f"{value:.4g}"
+    return str(value)
+
+
+def _list(items: list[str]) -> str:
+    return "<ul>" + "".join(f"<li>{escape(str(item))}</li>" for item in items) + "</ul>"
+
+
+def _img(png: bytes, alt: str) -> str:
+    return f"<p><img alt='{escape(alt)}' src='{png_data_uri(png)}'></p>"

@@ -1,0 +1,169 @@
+"""The benchmark engine end to end: files, mean ± std, resume, failures, honest comparisons."""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from qedm.benchmark import compare_to_hybrid, metric_direction, run_benchmark, split_table, summarise
+from qedm.errors import ConfigError
+
+
+def iris_like(n=120, seed=0):
+    rng = np.random.default_rng(seed)
+    species = np.repeat(["setosa", "versicolor", "virginica"], n // 3)
+    shift = {"setosa": 0.0, "versicolor": 1.5, "virginica": 3.0}
+    base = np.array([shift[s] for s in species])
+    return pd.DataFrame({
+        "sepal_length": 5 + base * 0.6 + rng.normal(0, 0.3, n),
+        "sepal_width": 3 + rng.normal(0, 0.3, n),
+        "petal_length": 1.5 + base * 1.3 + rng.normal(0, 0.3, n),
+        "petal_width": 0.2 + base * 0.6 + rng.normal(0, 0.1, n),
+        "species": species,
+    })
+
+
+class BootstrapModel:
+    """Stub synthesizer: resamples training rows (seeded), so metrics depend on the seed."""
+
+    calls: list = []
+
+    def __init__(self, name, seed=0, fail=False, **_):
+        self.name, self.seed, self.fail = name, seed, fail
+        self.history = [{"epoch": 1, "loss": 1.0}, {"epoch": 2, "loss": 0.5}]
+
+    def fit(self, data):
+        BootstrapModel.calls.append((self.name, self.seed))
+        if self.fail:
+            raise RuntimeError("stub failure")
+        self.data = data
+        return self
+
+    def sample(self, n, seed=0):
+        return self.data.sample(n, replace=True, random_state=seed + 1000 * (self.name == "tvae")).reset_index(drop=True)
+
+    def parameter_counts(self):
+        return {"classical": 10, "quantum": 5 if self.name == "hybrid" else 0, "total": 15}
+
+    def resources(self):
+        if self.name != "hybrid":
+            return {}
+        return {"qubits": 6, "depth": 9, "evaluations_per_step": {"backprop": 32, "parameter-shift": 3488},
+                "shots_per_step": {"backprop": None, "parameter-shift": None}}
+
+
+def stub_factory(name, seed=0, **kwargs):
+    return BootstrapModel(name, seed=seed, fail=(name == "ctgan"))
+
+
+def mean_gap(holdout, synthetic, train=None, target=None, seed=0):
+    """Stub evaluator: absolute gap of column means (lower is better) -> named like a real metric."""
+    numeric = holdout.select_dtypes("number").columns
+    return {"wasserstein_mean": float((holdout[numeric].mean() - synthetic[numeric].mean()).abs().mean()),
+            "column_shapes": 1.0 - float((holdout[numeric].mean() - synthetic[numeric].mean()).abs().mean())}
+
+
+def test_engine_with_stub_models_writes_files_summary_and_resumes(tmp_path):
+    BootstrapModel.calls = []
+    data = iris_like()
+    kwargs = dict(models=["hybrid", "tvae", "ctgan"], seeds=[0, 1], out_dir=tmp_path, target="species",
+                  progress=False, evaluator=mean_gap, model_factory=stub_factory)
+    result = run_benchmark(data, **kwargs)
+    for name in ("results.csv", "summary.csv", "summary.md", "report.html", "benchmark_config.json"):
+        assert (tmp_path / name).is_file(), name
+    for model in ("hybrid", "tvae"):
+        for seed in (0, 1):
+            sample = pd.read_csv(tmp_path / "samples" / f"{model}_seed{seed}.csv")
+            assert len(sample) == 84  # as many rows as train (120 * 0.7)
+    results = pd.read_csv(tmp_path / "results.csv")
+    assert len(results) == 6
+    failed = results[results["model"] == "ctgan"]
+    assert (failed["status"] == "failed").all() and failed["error"].str.contains("stub failure").all()
+    hybrid = results[results["model"] == "hybrid"]
+    assert (hybrid["circuit_evals_per_step_parameter_shift"] == 3488).all() and (hybrid["qubits"] == 6).all()
+    # mean ± std over seeds, computed independently with numpy (ddof=1).
+    summary = pd.read_csv(tmp_path / "summary.csv").set_index("model")
+    values = results.loc[results["model"] == "tvae", "wasserstein_mean"].to_numpy()
+    assert summary.loc["tvae", "wasserstein_mean_mean"] == pytest.approx(values.mean())
+    assert summary.loc["tvae", "wasserstein_mean_std"] == pytest.approx(np.std(values, ddof=1))
+    assert summary.loc["ctgan", "n_failed"] == 2 and summary.loc["ctgan", "n_ok"] == 0
+    md = (tmp_path / "summary.md").read_text()
+    assert f"{values.mean():.4g} ± {np.std(values, ddof=1):.2g}" in md
+    assert "classical statevector simulator" in md and "stub failure" in md
+    config = json.loads((tmp_path / "benchmark_config.json").read_text())
+    assert config["seeds"] == [0, 1] and config["target"] == "species"
+    assert len(BootstrapModel.calls) == 6
+
+    # Resume: finished cells are reused, only the failed ones are retried.
+    BootstrapModel.calls = []
+    again = run_benchmark(data, **kwargs)
+    assert sorted(BootstrapModel.calls) == [("ctgan", 0), ("ctgan", 1)]
+    pd.testing.assert_frame_equal(again.summary, result.summary)
+    # Adding a seed runs only the new cells.
+    BootstrapModel.calls = []
+    run_benchmark(data, **{**kwargs, "seeds": [0, 1, 2], "models": ["hybrid", "tvae"]})
+    assert sorted(BootstrapModel.calls) == [("hybrid", 2), ("tvae", 2)]
+    # --fresh runs everything again.
+    BootstrapModel.calls = []
+    run_benchmark(data, **{**kwargs, "models": ["tvae"], "fresh": True})
+    assert sorted(BootstrapModel.calls) == [("tvae", 0), ("tvae", 1)]
+    assert len(pd.read_csv(tmp_path / "results.csv")) == 2
+
+
+def test_resume_refuses_a_different_split(tmp_path):
+    kwargs = dict(models=["tvae"], seeds=1, out_dir=tmp_path, target="species", progress=False,
+                  evaluator=mean_gap, model_factory=stub_factory)
+    run_benchmark(iris_like(), **kwargs)
+    with pytest.raises(ConfigError, match="test_size.*--fresh"):
+        run_benchmark(iris_like(), test_size=0.5, **kwargs)
+
+
+def test_bad_arguments_name_the_argument(tmp_path):
+    with pytest.raises(ConfigError, match="unknown model"):
+        run_benchmark(iris_like(), ["gan9000"], 1, tmp_path, progress=False)
+    with pytest.raises(ConfigError, match="test_size"):
+        run_benchmark(iris_like(), ["tvae"], 1, tmp_path, test_size=1.5, progress=False)
+    with pytest.raises(Exception, match="target column 'nope'"):
+        run_benchmark(iris_like(), ["tvae"], 1, tmp_path, target="nope", progress=False)
+
+
+def test_split_is_stratified_and_seeded():
+    data = iris_like(150)
+    train, holdout = split_table(data, "species", 0.3, seed=3)
+    assert len(train) == 105 and len(holdout) == 45
+    assert (holdout["species"].value_counts() == 15).all()  # 45 holdout rows, 3 equal classes
+    again, _ = split_table(data, "species", 0.3, seed=3)
+    pd.testing.assert_frame_equal(train, again)
+    other, _ = split_table(data, "species", 0.3, seed=4)
+    assert not train.equals(other)
+    # Numeric target: stratified by quintile, so each quintile is in holdout 9 times.
+    numeric_train, numeric_holdout = split_table(data, "petal_length", 0.3, seed=0)
+    bins = pd.qcut(data["petal_length"], 5, labels=False)
+    holdout_bins = pd.cut(numeric_holdout["petal_length"], pd.qcut(data["petal_length"], 5, retbins=True)[1],
+                          include_lowest=True, labels=False)
+    assert holdout_bins.value_counts().tolist() == [9] * 5 and bins.value_counts().tolist() == [30] * 5
+
+
+def test_comparisons_are_win_tie_loss_as_measured():
+    summary = pd.DataFrame([
+        {"model": "hybrid", "n_ok": 3, "n_failed": 0, "c2st_auc_mean": 0.70, "c2st_auc_std": 0.01,
+         "column_shapes_mean": 0.80, "column_shapes_std": 0.05, "odd_mean": 1.0, "odd_std": 0.0},
+        {"model": "gaussian_copula", "n_ok": 3, "n_failed": 0, "c2st_auc_mean": 0.60, "c2st_auc_std": 0.01,
+         "column_shapes_mean": 0.82, "column_shapes_std": 0.05, "odd_mean": 2.0, "odd_std": 0.0},
+    ])
+    sentences = compare_to_hybrid(summary)
+    assert len(sentences) == 2  # "odd" has no known direction: shown in tables, not judged
+    auc = next(s for s in sentences if s.startswith("c2st_auc"))
+    shapes = next(s for s in sentences if s.startswith("column_shapes"))
+    assert "loss for hybrid" in auc and "lower is better" in auc  # 0.70 vs 0.60, |0.1| > 0.014
+    assert "tie for hybrid" in shapes  # |0.02| <= hypot(0.05, 0.05)
+    assert metric_direction("c2st_auc_std") == 0 and metric_direction("fidelity_overall") == 1
+
+
+def test_summary_of_a_single_seed_has_zero_std():
+    results = pd.DataFrame([{"model": "tvae", "seed": 0, "status": "ok", "error": "", "wasserstein_mean": 0.3}])
+    summary = summarise(results)
+    assert summary.loc[0, "wasserstein_mean_mean"] == 0.3 and summary.loc[0, "wasserstein_mean_std"] == 0.0
+    assert not any(math.isnan(v) for v in summary.select_dtypes("number").iloc[0])
