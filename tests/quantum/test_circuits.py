@@ -1,0 +1,164 @@
+"""VQC outputs and gradients against PennyLane circuits built here with qml ops."""
+
+import numpy as np
+import pytest
+import torch
+
+from qedm.errors import CircuitError
+from qedm.quantum.circuits import VQC, choose_execution
+
+qml = pytest.importorskip("pennylane")
+
+
+def ring(n):
+    return [] if n == 1 else [(0, 1)] if n == 2 else [(q, (q + 1) % n) for q in range(n)]
+
+
+def pennylane_vqc(n_qubits, n_layers, encoding, entangler, observables):
+    """Reference QNode f(x [B, k], w [L, n, 3]) -> [m, B], written from the documented circuit."""
+    n = n_qubits
+    pairs = ring(n) if entangler == "ring" else [(i, j) for i in range(n) for j in range(i + 1, n)]
+    obs = [qml.PauliZ(q) for q in range(n)] if observables in ("z", "both") else []
+    if observables in ("zz", "both"):
+        obs += [qml.PauliZ(i) @ qml.PauliZ(j) for i, j in ring(n)]
+
+    def encode(x):
+        if encoding == "amplitude":
+            qml.AmplitudeEmbedding(x, wires=range(n), pad_with=0.0, normalize=True)
+        elif encoding in ("angle", "reupload"):
+            for q in range(x.shape[-1]):
+                qml.RY(x[..., q], wires=q)
+        else:
+            for q in range(n):
+                qml.Hadamard(wires=q)
+            for q in range(x.shape[-1]):
+                qml.RZ(x[..., q], wires=q)
+            for i, j in pairs:
+                qml.IsingZZ(x[..., i] * x[..., j], wires=[i, j])
+
+    @qml.qnode(qml.device("default.qubit", wires=n), interface="torch", diff_method="backprop")
+    def circuit(x, w):
+        for layer in range(max(n_layers, 1)):
+            if layer == 0 or encoding == "reupload":
+                encode(x)
+            if n_layers:
+                for q in range(n):
+                    qml.Rot(w[layer, q, 0], w[layer, q, 1], w[layer, q, 2], wires=q)
+                for i, j in pairs:
+                    qml.CNOT(wires=[i, j])
+        return [qml.expval(o) for o in obs]
+
+    return circuit
+
+
+def random_config(seed):
+    rng = np.random.default_rng(seed)
+    encoding = ("angle", "reupload", "amplitude", "iqp")[seed % 4]
+    n = int(rng.integers(1, 7)) if seed >= 4 else 1 + seed % 2
+    return dict(
+        n_qubits=n, n_layers=int(rng.integers(0, 4)), encoding=encoding,
+        entangler=str(rng.choice(["ring", "all"])), observables=str(rng.choice(["z", "zz", "both"])),
+    ), int(rng.integers(1, 6)), rng
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_outputs_and_gradients_match_pennylane(seed):
+    cfg, batch, rng = random_config(seed)
+    if cfg["observables"] == "zz" and cfg["n_qubits"] == 1:
+        cfg["observables"] = "z"
+    vqc = VQC(**cfg, init="uniform", seed=seed)
+    x = torch.tensor(rng.uniform(-1.5, 1.5, size=(batch, vqc.n_inputs)), dtype=torch.float32, requires_grad=True)
+    out = vqc(x)
+    assert out.shape == (batch, vqc.n_outputs) and out.dtype == torch.float32
+    cot = torch.tensor(rng.normal(size=out.shape), dtype=torch.float32)
+    gx, gw = torch.autograd.grad((out * cot).sum(), (x, vqc.weights), allow_unused=True)
+    gw = torch.zeros_like(vqc.weights) if gw is None else gw
+
+    x64 = x.detach().double().requires_grad_(True)
+    w64 = vqc.weights.detach().double().requires_grad_(True)
+    ref = torch.stack([r.reshape(-1).expand(batch) for r in pennylane_vqc(**cfg)(x64, w64)], dim=1)
+    rx, rw = torch.autograd.grad((ref * cot.double()).sum(), (x64, w64), allow_unused=True)
+    rw = torch.zeros_like(w64) if rw is None else rw
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), atol=1e-5)
+    np.testing.assert_allclose(gw.numpy(), rw.numpy(), atol=1e-5)
+    np.testing.assert_allclose(gx.numpy(), rx.numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("encoding", ["angle", "reupload", "amplitude", "iqp"])
+def test_fused_layers_and_gate_by_gate_agree_in_complex128(encoding):
+    vqc = VQC(4, 3, encoding=encoding, entangler="all", observables="both", init="uniform", seed=3,
+              dtype=torch.complex128)
+    assert vqc.weights.dtype == torch.float64
+    x = torch.rand(6, vqc.n_inputs, dtype=torch.float64) + 0.1
+    results = {}
+    for execution in ("gates", "layers", "fused"):
+        vqc.execution = execution
+        results[execution] = vqc.exact_state(x)
+    assert results["gates"].dtype == torch.complex128
+    torch.testing.assert_close(results["layers"], results["gates"], atol=1e-12, rtol=0)
+    torch.testing.assert_close(results["fused"], results["gates"], atol=1e-12, rtol=0)
+    assert vqc(x).dtype == torch.float64
+
+
+def test_shift_moves_exactly_one_angle():
+    vqc = VQC(3, 2, encoding="reupload", observables="z", init="uniform", seed=1)
+    x = torch.rand(4, 3)
+    ops = vqc.ops()
+    weight_slot = next(i for i, op in enumerate(ops) if op.name == "Rot" and op.wires == (1,))
+    input_slot = next(i for i, op in enumerate(ops) if op.name == "RY")
+    for i, pos in ((weight_slot, 1), (input_slot, 0)):
+        vqc.execution = "auto"
+        fast = vqc.exact_expectations(x, shift=(i, pos, np.pi / 2))
+        vqc.execution = "gates"
+        ref = vqc.exact_expectations(x, shift=(i, pos, np.pi / 2))
+        torch.testing.assert_close(fast, ref, atol=1e-6, rtol=0)
+        assert not torch.allclose(fast, vqc.exact_expectations(x), atol=1e-3)
+
+
+def test_ops_index_weights_flatten_and_inputs():
+    vqc = VQC(3, 2, encoding="iqp", entangler="ring")
+    weight_idx = [p.index[0] for op in vqc.ops() for p in op.params if p.kind == "weight"]
+    assert weight_idx == list(range(vqc.weights.numel()))
+    products = [p.index for op in vqc.ops() for p in op.params if p.kind == "input_product"]
+    assert products == [(0, 1), (1, 2), (2, 0)]
+
+
+def test_inits():
+    small = VQC(4, 3, seed=0).weights
+    assert 0.01 < float(small.detach().std()) < 0.1
+    assert torch.equal(VQC(4, 3, seed=0).weights, small)  # seeded
+    assert float(VQC(2, 2, init="identity").weights.abs().max()) == 0.0
+    x = torch.rand(3, 2)
+    # zero angles: every Rot is the identity, so only the CNOT(0, 1) of each layer remains
+    ident = VQC(2, 1, init="identity", observables="both")
+    expected = torch.cos(x[:, 0])
+    torch.testing.assert_close(ident(x)[:, 0], expected)
+
+
+def test_cost_model_prefers_fused_only_for_small_registers():
+    assert choose_execution(4, 4, 256) == "fused"
+    assert choose_execution(12, 6, 128) == "layers"
+
+
+def test_errors_name_shapes_and_choices():
+    vqc = VQC(3, 1)
+    with pytest.raises(CircuitError, match=r"shape \[B, 3\].*got \(4, 2\)"):
+        vqc(torch.rand(4, 2))
+    with pytest.raises(CircuitError, match="unknown encoding 'dense'"):
+        VQC(3, 1, encoding="dense")
+    with pytest.raises(CircuitError, match="unknown entangler"):
+        VQC(3, 1, entangler="star")
+    with pytest.raises(CircuitError, match="n_inputs=5"):
+        VQC(3, 1, n_inputs=5)
+    with pytest.raises(CircuitError, match="all-zero input rows"):
+        VQC(2, 1, encoding="amplitude")(torch.zeros(2, 4))
+
+
+@pytest.mark.gpu
+def test_cuda_matches_cpu():
+    vqc = VQC(5, 2, encoding="reupload", observables="both", init="uniform", seed=0)
+    x = torch.rand(8, 5)
+    cpu = vqc(x)
+    gpu = vqc.to("cuda")(x.cuda())
+    assert gpu.device.type == "cuda"
+    torch.testing.assert_close(gpu.cpu(), cpu, atol=1e-5, rtol=0)

@@ -1,0 +1,166 @@
+"""Statevector kernels against PennyLane default.qubit and against each other."""
+
+import numpy as np
+import pytest
+import torch
+
+from qedm.errors import CircuitError
+from qedm.quantum.gates import gate_matrix
+from qedm.quantum.ir import Op, Param
+from qedm.quantum.simulator import (
+    amplitude_state,
+    apply_gate,
+    apply_local_product,
+    cnot_permutation,
+    expval_z,
+    probabilities,
+    product_state_ry,
+    run_ops,
+)
+
+qml = pytest.importorskip("pennylane")
+
+PL = {"RX": qml.RX, "RY": qml.RY, "RZ": qml.RZ, "Rot": qml.Rot, "CRX": qml.CRX, "CRZ": qml.CRZ,
+      "H": qml.Hadamard, "X": qml.PauliX, "Z": qml.PauliZ, "CNOT": qml.CNOT, "CZ": qml.CZ}
+ONE = ["RX", "RY", "RZ", "Rot", "H", "X", "Z"]
+TWO = ["CNOT", "CZ", "CRX", "CRZ"]
+
+
+def random_ops(n, n_ops, rng, n_inputs):
+    """Random Op list mixing weights, inputs and input products; returns (ops, n_weights)."""
+    ops, n_w = [], 0
+    for _ in range(n_ops):
+        name = rng.choice(ONE + (TWO if n > 1 else []))
+        wires = tuple(int(w) for w in rng.choice(n, size=2 if name in TWO else 1, replace=False))
+        k = {"Rot": 3, "RX": 1, "RY": 1, "RZ": 1, "CRX": 1, "CRZ": 1}.get(name, 0)
+        params = []
+        for _ in range(k):
+            kind = rng.choice(["weight", "input", "input_product"])
+            if kind == "weight":
+                params.append(Param("weight", (n_w,)))
+                n_w += 1
+            elif kind == "input":
+                params.append(Param("input", (int(rng.integers(n_inputs)),), float(rng.uniform(0.5, 2))))
+            else:
+                params.append(Param("input_product", tuple(int(i) for i in rng.integers(n_inputs, size=2))))
+        ops.append(Op(str(name), wires, tuple(params)))
+    return ops, n_w
+
+
+def pennylane_state(ops, n, x, w):
+    """Reference: the same ops queued with qml gates, one QNode call per sample."""
+    dev = qml.device("default.qubit", wires=n)
+
+    def angle(p, xs):
+        if p.kind == "weight":
+            return w[p.index[0]]
+        if p.kind == "input":
+            return xs[p.index[0]] * p.scale
+        return xs[p.index[0]] * xs[p.index[1]] * p.scale
+
+    @qml.qnode(dev)
+    def circuit(xs):
+        for op in ops:
+            PL[op.name](*[angle(p, xs) for p in op.params], wires=list(op.wires))
+        return qml.state()
+
+    return np.stack([circuit(xs) for xs in x])
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4])
+def test_run_ops_matches_pennylane_state(n):
+    rng = np.random.default_rng(n)
+    ops, n_w = random_ops(n, 12, rng, n_inputs=3)
+    x = rng.uniform(-2, 2, size=(3, 3))
+    w = rng.uniform(-3, 3, size=n_w)
+    ours = run_ops(ops, n, torch.tensor(x), torch.tensor(w), torch.complex128).numpy()
+    np.testing.assert_allclose(ours, pennylane_state(ops, n, x, w), atol=1e-10)
+
+
+def test_run_ops_shift_equals_shifted_weight():
+    rng = np.random.default_rng(7)
+    ops = [Op("RY", (0,), (Param("input", (0,)),)), Op("Rot", (1,), tuple(Param("weight", (i,)) for i in range(3))),
+           Op("CNOT", (0, 1))]
+    x, w = torch.tensor(rng.uniform(size=(2, 1))), torch.tensor(rng.uniform(size=3))
+    shifted = run_ops(ops, 2, x, w, torch.complex128, shift=(1, 2, 0.4))
+    w2 = w.clone()
+    w2[2] += 0.4
+    torch.testing.assert_close(shifted, run_ops(ops, 2, x, w2, torch.complex128))
+    assert not torch.allclose(shifted, run_ops(ops, 2, x, w, torch.complex128))
+
+
+def test_apply_gate_batched_matrix_and_reversed_wires():
+    rng = np.random.default_rng(1)
+    state = torch.tensor(rng.normal(size=(4, 8)) + 1j * rng.normal(size=(4, 8)))
+    mats = gate_matrix("CRX", torch.tensor(rng.uniform(size=(4, 1))), torch.complex128)
+    ours = apply_gate(state, mats, (2, 0), 3)
+    for b in range(4):
+        full = qml.matrix(qml.QubitUnitary(mats[b].numpy(), wires=[2, 0]), wire_order=[0, 1, 2])
+        np.testing.assert_allclose(ours[b].numpy(), full @ state[b].numpy(), atol=1e-12)
+
+
+def test_local_product_and_permutation_equal_gate_by_gate():
+    n, rng = 7, np.random.default_rng(2)
+    state = torch.tensor(rng.normal(size=(3, 2**n)) + 1j * rng.normal(size=(3, 2**n)))
+    for mats in (gate_matrix("Rot", torch.tensor(rng.normal(size=(n, 3))), torch.complex128),
+                 gate_matrix("RY", torch.tensor(rng.normal(size=(3, n, 1))), torch.complex128)):
+        ref = state
+        for q in range(n):
+            ref = apply_gate(ref, mats[..., q, :, :], (q,), n)
+        torch.testing.assert_close(apply_local_product(state, mats, n, max_group=3), ref)
+    pairs = [(0, 3), (3, 6), (6, 0), (2, 1)]
+    ref = state
+    for pair in pairs:
+        ref = apply_gate(ref, gate_matrix("CNOT", None, torch.complex128), pair, n)
+    torch.testing.assert_close(state[:, cnot_permutation(pairs, n)], ref)
+
+
+def test_product_state_and_amplitude_state_match_pennylane():
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-3, 3, size=(2, 3))
+    ops = [Op("RY", (q,), (Param("input", (q,)),)) for q in range(3)]
+    np.testing.assert_allclose(product_state_ry(torch.tensor(x), torch.complex128).numpy(),
+                               pennylane_state(ops, 3, x, []), atol=1e-12)
+    feats = rng.normal(size=(2, 5))
+    dev = qml.device("default.qubit", wires=3)
+
+    @qml.qnode(dev)
+    def amp(f):
+        qml.AmplitudeEmbedding(f, wires=range(3), pad_with=0.0, normalize=True)
+        return qml.state()
+
+    ours = amplitude_state(torch.tensor(feats), 3, torch.complex128).numpy()
+    np.testing.assert_allclose(ours, np.stack([amp(f) for f in feats]), atol=1e-12)
+
+
+def test_expval_and_probabilities_match_pennylane():
+    n, rng = 3, np.random.default_rng(4)
+    ops, n_w = random_ops(n, 10, rng, n_inputs=2)
+    x, w = rng.uniform(size=(1, 2)), rng.uniform(-3, 3, size=n_w)
+    obs = [(0,), (2,), (0, 1), (0, 1, 2)]
+    state = run_ops(ops, n, torch.tensor(x), torch.tensor(w), torch.complex128)
+    dev = qml.device("default.qubit", wires=n)
+
+    @qml.qnode(dev)
+    def circuit():
+        for op in ops:
+            PL[op.name](*[w[p.index[0]] if p.kind == "weight" else
+                          (x[0, p.index[0]] * p.scale if p.kind == "input" else x[0, p.index[0]] * x[0, p.index[1]])
+                          for p in op.params], wires=list(op.wires))
+        return [qml.expval(qml.prod(*[qml.PauliZ(q) for q in o])) for o in obs] + [qml.probs(wires=range(n))]
+
+    *ref, ref_probs = circuit()
+    np.testing.assert_allclose(expval_z(state, obs)[0].numpy(), np.array(ref), atol=1e-10)
+    np.testing.assert_allclose(probabilities(state)[0].numpy(), ref_probs, atol=1e-10)
+    assert expval_z(state.to(torch.complex64), obs).dtype == torch.float32
+
+
+def test_errors():
+    with pytest.raises(CircuitError, match="all-zero input rows \\[1\\]"):
+        amplitude_state(torch.tensor([[1.0, 0.0], [0.0, 0.0]]), 1, torch.complex64)
+    with pytest.raises(CircuitError, match="at most 2\\*\\*1=2 features"):
+        amplitude_state(torch.ones(1, 3), 1, torch.complex64)
+    with pytest.raises(CircuitError, match="first op"):
+        run_ops([Op("H", (0,)), Op("AmplitudeEmbedding", (0,), (Param("input", (0,)),))], 1, torch.ones(1, 1), None)
+    with pytest.raises(CircuitError, match="outside 0..1"):
+        run_ops([Op("H", (2,))], 2, None, None)
