@@ -27,18 +27,20 @@ from qedm.errors import ConfigError, DataError
 RESULTS_FILE, SUMMARY_CSV, SUMMARY_MD = "results.csv", "summary.csv", "summary.md"
 REPORT_FILE, CONFIG_FILE = "report.html", "benchmark_config.json"
 # Everything in a results row that is not a metric of the synthetic data.
-INFO_COLUMNS = ("model", "seed", "status", "error", "n_train", "n_holdout", "fit_seconds",
+INFO_COLUMNS = ("model", "seed", "status", "error", "n_train", "n_holdout", "n_real", "n_synthetic", "fit_seconds",
                 "sample_seconds", "epochs", "params_classical", "params_quantum", "params_total",
                 "matched_hidden", "qubits", "circuit_depth", "circuit_evals_per_step",
                 "circuit_evals_per_step_parameter_shift", "shots_per_step")
 EFFICIENCY_COLUMNS = ("params_classical", "params_quantum", "params_total", "qubits", "circuit_depth",
                       "circuit_evals_per_step", "circuit_evals_per_step_parameter_shift",
                       "shots_per_step", "fit_seconds", "sample_seconds")
-# Which way is better, for the metrics qedm.evaluate reports (others are shown, not judged).
-HIGHER_IS_BETTER = ("fidelity", "column_shapes", "column_pair", "utility", "tstr", "accuracy", "f1",
-                    "r2", "roc_auc_tstr", "coverage", "dcr", "nndr", "precision", "recall", "density")
-LOWER_IS_BETTER = ("c2st_auc", "mse", "rmse", "mae", "wasserstein", "ks_stat", "distance_gap",
-                   "mia", "attack", "exact_match", "copies", "fit_seconds", "sample_seconds")
+# Which way is better for the scores qedm.evaluate reports, by name prefix. Reference values that do
+# not depend on the generator (TRTR, holdout DCR), spreads and p-values are shown but not judged.
+NOT_JUDGED = ("trtr_", "dcr_holdout", "holdout_", "utility_ok", "density", "n_")
+LOWER_IS_BETTER = ("c2st_auc", "utility_gap_", "tstr_mae", "mmd_", "mia_auc", "dcr_share_closer",
+                   "exact_copy", "privacy_flagged", "fit_seconds", "sample_seconds")
+HIGHER_IS_BETTER = ("fidelity", "column_shapes", "column_pair_trends", "tstr_", "precision", "recall",
+                    "coverage", "dcr_synthetic")
 
 Evaluator = Callable[..., dict[str, float]]
 ModelFactory = Callable[..., Any]
@@ -154,7 +156,9 @@ def _load_table(data: str | pd.DataFrame) -> tuple[pd.DataFrame, str]:
             raise DataError("the data table is empty")
         return data.reset_index(drop=True), "dataframe"
     path = Path(str(data))
-    if path.suffix and path.is_file():
+    if path.suffix or path.is_file():
+        if not path.is_file():
+            raise DataError(f"data file not found: {path}")
         from qedm.data import read_table
 
         return read_table(path).reset_index(drop=True), str(path)
@@ -164,7 +168,7 @@ def _load_table(data: str | pd.DataFrame) -> tuple[pd.DataFrame, str]:
 
 
 def _resolve_target(data: str | pd.DataFrame, table: pd.DataFrame, target: str | None) -> str | None:
-    if target is None and isinstance(data, str) and not Path(data).suffix:
+    if target is None and isinstance(data, str) and not Path(data).suffix and not Path(data).is_file():
         from qedm.data import dataset_info
 
         target = dataset_info(data).target
@@ -228,7 +232,7 @@ def _run_cell(name, seed, train, holdout, target, out_dir, factory, evaluate_fn,
         row["epochs"] = len(history) or np.nan
         row.update(_efficiency(model))
         metrics = evaluate_fn(holdout, synthetic, train=train, target=target, seed=seed)
-        row.update({k: float(v) for k, v in metrics.items() if k not in INFO_COLUMNS})
+        row.update({k: (np.nan if v is None else float(v)) for k, v in metrics.items() if k not in INFO_COLUMNS})
         row["status"] = "ok"
     except Exception as exc:  # noqa: BLE001 - a failing model must not stop the benchmark
         row["error"] = f"{type(exc).__name__}: {exc}"[:500]
@@ -309,11 +313,11 @@ def summarise(results: pd.DataFrame, models: Sequence[str] | None = None) -> pd.
 
 def metric_direction(name: str) -> int:
     """+1 if higher is better, -1 if lower is better, 0 if the benchmark does not judge it."""
-    if name.endswith("_std"):
+    if name.endswith(("_std", "_pvalue")) or name.startswith(NOT_JUDGED):
         return 0
-    if any(key in name for key in LOWER_IS_BETTER):
+    if name.startswith(LOWER_IS_BETTER):
         return -1
-    if any(key in name for key in HIGHER_IS_BETTER):
+    if name.startswith(HIGHER_IS_BETTER):
         return 1
     return 0
 

@@ -61,7 +61,7 @@ def stub_factory(name, seed=0, **kwargs):
 def mean_gap(holdout, synthetic, train=None, target=None, seed=0):
     """Stub evaluator: absolute gap of column means (lower is better) -> named like a real metric."""
     numeric = holdout.select_dtypes("number").columns
-    return {"wasserstein_mean": float((holdout[numeric].mean() - synthetic[numeric].mean()).abs().mean()),
+    return {"mmd_rbf": float((holdout[numeric].mean() - synthetic[numeric].mean()).abs().mean()),
             "column_shapes": 1.0 - float((holdout[numeric].mean() - synthetic[numeric].mean()).abs().mean())}
 
 
@@ -85,9 +85,9 @@ def test_engine_with_stub_models_writes_files_summary_and_resumes(tmp_path):
     assert (hybrid["circuit_evals_per_step_parameter_shift"] == 3488).all() and (hybrid["qubits"] == 6).all()
     # mean ± std over seeds, computed independently with numpy (ddof=1).
     summary = pd.read_csv(tmp_path / "summary.csv").set_index("model")
-    values = results.loc[results["model"] == "tvae", "wasserstein_mean"].to_numpy()
-    assert summary.loc["tvae", "wasserstein_mean_mean"] == pytest.approx(values.mean())
-    assert summary.loc["tvae", "wasserstein_mean_std"] == pytest.approx(np.std(values, ddof=1))
+    values = results.loc[results["model"] == "tvae", "mmd_rbf"].to_numpy()
+    assert summary.loc["tvae", "mmd_rbf_mean"] == pytest.approx(values.mean())
+    assert summary.loc["tvae", "mmd_rbf_std"] == pytest.approx(np.std(values, ddof=1))
     assert summary.loc["ctgan", "n_failed"] == 2 and summary.loc["ctgan", "n_ok"] == 0
     md = (tmp_path / "summary.md").read_text()
     assert f"{values.mean():.4g} ± {np.std(values, ddof=1):.2g}" in md
@@ -160,10 +160,12 @@ def test_comparisons_are_win_tie_loss_as_measured():
     assert "loss for hybrid" in auc and "lower is better" in auc  # 0.70 vs 0.60, |0.1| > 0.014
     assert "tie for hybrid" in shapes  # |0.02| <= hypot(0.05, 0.05)
     assert metric_direction("c2st_auc_std") == 0 and metric_direction("fidelity_overall") == 1
+    assert metric_direction("tstr_mae") == -1 and metric_direction("tstr_f1_macro") == 1
+    assert metric_direction("trtr_accuracy") == 0 and metric_direction("mmd_rbf_pvalue") == 0
 
 
 def test_summary_of_a_single_seed_has_zero_std():
-    results = pd.DataFrame([{"model": "tvae", "seed": 0, "status": "ok", "error": "", "wasserstein_mean": 0.3}])
+    results = pd.DataFrame([{"model": "tvae", "seed": 0, "status": "ok", "error": "", "mmd_rbf": 0.3}])
     summary = summarise(results)
-    assert summary.loc[0, "wasserstein_mean_mean"] == 0.3 and summary.loc[0, "wasserstein_mean_std"] == 0.0
+    assert summary.loc[0, "mmd_rbf_mean"] == 0.3 and summary.loc[0, "mmd_rbf_std"] == 0.0
     assert not any(math.isnan(v) for v in summary.select_dtypes("number").iloc[0])
