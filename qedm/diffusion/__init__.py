@@ -1,0 +1,14 @@
+"""The diffusion stage: schedules, the forward process and loss, the noise engine, samplers."""
+
+from qedm.diffusion.noise import NoiseSource, PRNGNoise, QRNGNoise, as_noise_source, make_noise_source
+from qedm.diffusion.process import diffusion_loss, predict_x0, q_sample
+from qedm.diffusion.samplers import (
+    SAMPLERS, ddim_sample, ddpm_sample, dpm_solver_pp_sample, make_sampler, sample,
+)
+from qedm.diffusion.schedules import CosineSchedule, LinearSchedule, Schedule, make_schedule
+
+__all__ = [
+    "CosineSchedule", "LinearSchedule", "NoiseSource", "PRNGNoise", "QRNGNoise", "SAMPLERS", "Schedule",
+    "as_noise_source", "ddim_sample", "ddpm_sample", "diffusion_loss", "dpm_solver_pp_sample",
+    "make_noise_source", "make_sampler", "make_schedule", "predict_x0", "q_sample", "sample",
+]

@@ -13,7 +13,6 @@ numbers on every device.
 
 from __future__ import annotations
 
-import math
 from typing import Protocol, runtime_checkable
 
 import torch
@@ -40,7 +39,7 @@ class NoiseSource(Protocol):
 
 
 class PRNGNoise:
-    """Standard normal / uniform / integer draws from a seeded CPU `torch.Generator`."""
+    """Standard normal / uniform / integer draws from a seeded `torch.Generator` (CPU by default)."""
 
     def __init__(self, seed: int | None = None, generator: torch.Generator | None = None) -> None:
         if generator is None:
@@ -55,18 +54,18 @@ class PRNGNoise:
 
     def normal(self, shape, device=None, dtype=torch.float32) -> torch.Tensor:
         """N(0, 1) samples: [*shape]."""
-        return torch.randn(tuple(shape), generator=self.generator, dtype=dtype,
-                           device=self.generator.device).to(device)
+        g = self.generator
+        return torch.randn(tuple(shape), generator=g, dtype=dtype, device=g.device).to(device)
 
     def uniform(self, shape, device=None, dtype=torch.float32) -> torch.Tensor:
         """U[0, 1) samples: [*shape]."""
-        return torch.rand(tuple(shape), generator=self.generator, dtype=dtype,
-                           device=self.generator.device).to(device)
+        g = self.generator
+        return torch.rand(tuple(shape), generator=g, dtype=dtype, device=g.device).to(device)
 
     def randint(self, high: int, shape, device=None) -> torch.Tensor:
         """Integers uniform in 0 .. high-1: LongTensor [*shape]."""
-        return torch.randint(0, int(high), tuple(shape), generator=self.generator,
-                             device=self.generator.device).to(device)
+        g = self.generator
+        return torch.randint(0, int(high), tuple(shape), generator=g, device=g.device).to(device)
 
 
 class QRNGNoise:
@@ -77,21 +76,19 @@ class QRNGNoise:
 
         self.rng = QuantumRNG(n_qubits=n_qubits, seed=seed)
         self.seed = seed
-        self.source = f"qrng:{getattr(self.rng, 'source', 'QuantumRNG')}"
+        self.source = f"qrng:{self.rng.source}"
 
     def normal(self, shape, device=None, dtype=torch.float32) -> torch.Tensor:
         """N(0, 1) samples: [*shape]."""
-        return torch.as_tensor(self.rng.normal(tuple(shape))).reshape(tuple(shape)).to(device=device, dtype=dtype)
+        return self.rng.normal(tuple(shape)).to(device=device, dtype=dtype)
 
     def uniform(self, shape, device=None, dtype=torch.float32) -> torch.Tensor:
-        """U(0, 1) samples: [*shape], from the normal draws through the normal CDF."""
-        z = torch.as_tensor(self.rng.normal(tuple(shape)), dtype=torch.float64).reshape(tuple(shape))
-        u = 0.5 * (1.0 + torch.erf(z / math.sqrt(2.0)))
-        return u.to(device=device, dtype=dtype)
+        """U[0, 1) samples (24-bit grid): [*shape]."""
+        return self.rng.uniform(tuple(shape)).to(device=device, dtype=dtype)
 
     def randint(self, high: int, shape, device=None) -> torch.Tensor:
-        """Integers uniform in 0 .. high-1: LongTensor [*shape]."""
-        u = self.uniform(shape, dtype=torch.float64)
+        """Integers uniform in 0 .. high-1 (up to the 2**-24 grid): LongTensor [*shape]."""
+        u = self.rng.uniform(tuple(shape)).double()
         return (u * int(high)).floor().long().clamp_(0, int(high) - 1).to(device)
 
 

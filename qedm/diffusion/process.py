@@ -29,19 +29,22 @@ def diffusion_loss(
     eps_model: EpsFn,
     x0: torch.Tensor,
     schedule: Schedule,
-    noise: NoiseSource | torch.Generator | int | None = None,
+    generator: NoiseSource | torch.Generator | int | None = None,
+    y: torch.Tensor | None = None,
     reduction: str = "mean",
 ) -> torch.Tensor:
-    """Simple DDPM loss: || eps - eps_model(x_t, t) ||^2 with t ~ U{0..T-1}, eps ~ N(0, I).
+    """Simple DDPM loss: || eps - eps_model(x_t, t[, y]) ||^2, t ~ U{0..T-1}, eps ~ N(0, I).
 
-    x0: [B, d]. `noise` is a NoiseSource (or torch.Generator / seed) for t and eps.
-    reduction="mean": scalar mean over batch and features; "none": per-sample [B].
+    x0: [B, d]; y: optional class labels [B] passed through to the model (-1 = no class).
+    `generator` is a torch.Generator, a NoiseSource (e.g. "qrng") or an int seed; it draws t
+    first, then eps. reduction="mean": scalar over batch and features; "none": per-sample [B].
     """
     if reduction not in ("mean", "none"):
         raise ConfigError(f"reduction={reduction!r} is not one of: mean, none")
-    source = as_noise_source(noise)
+    source = as_noise_source(generator)
     t = source.randint(schedule.n_steps, (x0.shape[0],), device=x0.device)
     eps = source.normal(tuple(x0.shape), device=x0.device, dtype=x0.dtype)
-    pred = eps_model(q_sample(x0, t, eps, schedule), t)
+    x_t = q_sample(x0, t, eps, schedule)
+    pred = eps_model(x_t, t) if y is None else eps_model(x_t, t, y)
     per_sample = (pred - eps).pow(2).flatten(1).mean(dim=1)
     return per_sample.mean() if reduction == "mean" else per_sample

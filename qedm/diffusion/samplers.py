@@ -183,15 +183,23 @@ def make_sampler(name: str, **kwargs: Any) -> Callable[..., torch.Tensor]:
 def sample(
     eps_fn: EpsFn, schedule: Schedule, n: int, dim: int, sampler: str = "ddim",
     steps: int | None = None, generator: NoiseLike = None, progress: Progress = None,
-    eta: float = 0.0, device: torch.device | str | None = None, dtype: torch.dtype = torch.float32,
+    eta: float = 0.0, noise: NoiseLike = None, device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
-    """Draw n samples of width dim: [n, dim]. steps=None uses the sampler's default
-    (ddpm: all T steps, ddim: 50, dpm_solver: 20), capped at the schedule's n_steps."""
+    """Draw n samples of width dim with the named sampler: [n, dim].
+
+    Randomness comes from `generator` or `noise` (same meaning: a torch.Generator, a
+    NoiseSource from `make_noise_source`, or an int seed; give at most one). steps=None uses
+    the sampler's default (ddpm: all T steps, ddim: 50, dpm_solver: 20), capped at n_steps.
+    """
     for name, value in (("n", n), ("dim", dim)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+    if generator is not None and noise is not None:
+        raise ConfigError("give either generator= or noise=, not both")
     fn = make_sampler(sampler)
-    kwargs: dict[str, Any] = {"noise": generator, "progress": progress, "device": device, "dtype": dtype}
+    kwargs: dict[str, Any] = {"noise": noise if noise is not None else generator,
+                              "progress": progress, "device": device, "dtype": dtype}
     if fn is ddim_sample:
         kwargs["eta"] = eta
     elif eta != 0.0:

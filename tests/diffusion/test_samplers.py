@@ -1,0 +1,137 @@
+"""Samplers driven by the exact eps of known distributions (closed-form scores)."""
+import math
+
+import pytest
+import torch
+
+from qedm.diffusion.samplers import (
+    ddim_sample, ddpm_sample, dpm_solver_pp_sample, make_sampler, sample,
+)
+from qedm.diffusion.schedules import make_schedule
+from qedm.errors import ConfigError
+
+MU, S = 1.5, 0.5
+SCHEDULES = {name: make_schedule(name, 1000) for name in ("linear", "cosine")}
+
+
+def gaussian_eps(schedule, mu=MU, s=S):
+    """eps*(x_t, t) = sigma_t (x_t - a_t mu) / (a_t^2 s^2 + sigma_t^2) for data N(mu, s^2)."""
+    ab = schedule.alphas_cumprod
+
+    def eps(x, t):
+        a = ab[t].to(x.dtype)[:, None]
+        return (1 - a).sqrt() * (x - a.sqrt() * mu) / (a * s * s + 1 - a)
+
+    return eps
+
+
+def mixture_eps(schedule, weights=(0.3, 0.7), mus=(-2.0, 2.0), s=0.5):
+    """eps* = -sigma_t * score of p_t = sum_k w_k N(a_t mu_k, a_t^2 s^2 + sigma_t^2) (1-D)."""
+    ab = schedule.alphas_cumprod
+    logw, mus = torch.log(torch.tensor(weights, dtype=torch.float64)), torch.tensor(mus, dtype=torch.float64)
+
+    def eps(x, t):
+        a = ab[t][:, None]
+        v = a * s * s + 1 - a
+        diff = x.double() - a.sqrt() * mus  # [B, K]
+        logp = logw - 0.5 * diff ** 2 / v - 0.5 * torch.log(v)
+        r = torch.softmax(logp, dim=1)
+        score = (r * (-diff / v)).sum(dim=1, keepdim=True)
+        return (-(1 - a).sqrt() * score).to(x.dtype)
+
+    return eps
+
+
+# (sampler, steps): DDPM walks the full chain of a 250-step schedule; the others stride it.
+CASES = [("ddpm", None), ("ddim", 100), ("dpm_solver", 20)]
+SHORT = {name: make_schedule(name, 250) for name in ("linear", "cosine")}
+
+
+@pytest.mark.parametrize("schedule_name", ["linear", "cosine"])
+@pytest.mark.parametrize("name,steps", CASES)
+def test_recovers_gaussian(schedule_name, name, steps):
+    sch = SHORT[schedule_name]
+    x = sample(gaussian_eps(sch), sch, 2000, 1, sampler=name, steps=steps, generator=0)
+    assert x.shape == (2000, 1)
+    assert x.mean().item() == pytest.approx(MU, abs=0.04)
+    assert x.std().item() == pytest.approx(S, rel=0.06)
+
+
+@pytest.mark.parametrize("name,steps", CASES)
+def test_recovers_mixture_weights(name, steps):
+    sch = SHORT["cosine"]
+    x = sample(mixture_eps(sch), sch, 2000, 1, sampler=name, steps=steps, generator=1)
+    right = x[x > 0]
+    assert (x > 0).float().mean().item() == pytest.approx(0.7, abs=0.035)
+    assert right.mean().item() == pytest.approx(2.0, abs=0.06)
+    assert right.std().item() == pytest.approx(0.5, rel=0.12)
+
+
+def test_ddim_eta_one_is_respaced_ddpm():
+    """DDIM with eta=1 takes exactly the ancestral (posterior-variance) step of the respaced chain."""
+    sch = SHORT["linear"]
+    ddim = ddim_sample(gaussian_eps(sch), sch, (300, 2), noise=5, steps=25, eta=1.0, dtype=torch.float64)
+    ddpm = ddpm_sample(gaussian_eps(sch), sch, (300, 2), noise=5, steps=25, dtype=torch.float64)
+    torch.testing.assert_close(ddim, ddpm, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("schedule_name", ["linear", "cosine"])
+def test_ode_samplers_follow_the_exact_flow(schedule_name):
+    """For Gaussian data the probability-flow ODE is affine: x0 = mu + s (x_T - a_T mu) / sqrt(v_T)."""
+    sch = SCHEDULES[schedule_name]
+    eps = gaussian_eps(sch)
+    shape = (500, 1)
+    x_T = torch.randn(shape, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    a_T = float(sch.alphas_cumprod[-1])
+    exact = MU + S * (x_T - math.sqrt(a_T) * MU) / math.sqrt(a_T * S * S + 1 - a_T)
+    ddim = ddim_sample(eps, sch, shape, noise=4, steps=200, dtype=torch.float64)
+    dpm = dpm_solver_pp_sample(eps, sch, shape, noise=4, steps=20, dtype=torch.float64)
+    dpm_fine = dpm_solver_pp_sample(eps, sch, shape, noise=4, steps=200, dtype=torch.float64)
+    assert (ddim - exact).abs().max() < 0.03
+    assert (dpm - exact).abs().max() < 0.06
+    assert (dpm_fine - exact).abs().max() < 2e-3
+    assert (dpm - ddim).abs().max() < 0.08  # DDIM(eta=0) and DPM-Solver++ solve the same ODE
+    # DPM-Solver++(2M) is second order: 20 of its steps beat 20 DDIM steps.
+    ddim20 = ddim_sample(eps, sch, shape, noise=4, steps=20, dtype=torch.float64)
+    assert (dpm - exact).abs().max() < 0.5 * (ddim20 - exact).abs().max()
+
+
+@pytest.mark.parametrize("name", ["ddpm", "ddim", "dpm_solver"])
+def test_same_seed_same_samples_and_progress(name):
+    sch = make_schedule("cosine", 100)
+    calls = []
+    a = sample(gaussian_eps(sch), sch, 16, 3, sampler=name, steps=10, generator=torch.Generator().manual_seed(9),
+               progress=lambda i, n: calls.append((i, n)))
+    b = sample(gaussian_eps(sch), sch, 16, 3, sampler=name, steps=10, noise=9)
+    c = sample(gaussian_eps(sch), sch, 16, 3, sampler=name, steps=10, generator=10)
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    total = calls[-1][1]
+    assert calls == [(i, total) for i in range(1, total + 1)] and 8 <= total <= 10
+
+
+def test_runs_without_grad_and_with_qrng():
+    from qedm.diffusion.noise import make_noise_source
+
+    sch = make_schedule("linear", 50)
+    w = torch.nn.Parameter(torch.tensor(0.5))
+    x = sample(lambda x, t: w * x, sch, 8, 2, sampler="ddim", steps=5, noise=make_noise_source("qrng", 0))
+    assert not x.requires_grad and torch.isfinite(x).all()
+
+
+def test_make_sampler_names_and_errors():
+    assert make_sampler("ddim") is ddim_sample and make_sampler("ddpm") is ddpm_sample
+    assert make_sampler("dpm_solver") is dpm_solver_pp_sample is make_sampler("dpm-solver++")
+    sch = make_schedule("linear", 20)
+    eps = gaussian_eps(sch)
+    with pytest.raises(ConfigError, match="sampler='euler'"):
+        make_sampler("euler")
+    with pytest.raises(ConfigError, match="steps"):
+        sample(eps, sch, 4, 1, sampler="ddim", steps=21)
+    with pytest.raises(ConfigError, match="eta"):
+        sample(eps, sch, 4, 1, sampler="dpm_solver", eta=0.5)
+    with pytest.raises(ConfigError, match="n must"):
+        sample(eps, sch, 0, 1)
+    with pytest.raises(ConfigError, match="eps_fn returned shape"):
+        sample(lambda x, t: x[:, :1], sch, 4, 2, steps=3)
+    with pytest.raises(ConfigError, match="not both"):
+        sample(eps, sch, 4, 1, generator=1, noise=1)
