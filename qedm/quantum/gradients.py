@@ -44,10 +44,14 @@ SHIFT_RULES = {"RX": TWO_TERM_RULE, "RY": TWO_TERM_RULE, "RZ": TWO_TERM_RULE, "R
 
 def sample_counts(probs: torch.Tensor, shots: int, generator: torch.Generator | None) -> torch.Tensor:
     """Measurement counts of `shots` shots per row: probs [B, D] -> counts [B, D] (float64)."""
+    device = probs.device
     probs = probs.detach().double().clamp_min(0)
+    if generator is not None and generator.device != device:  # draw where the generator lives
+        probs = probs.to(generator.device)
     probs = probs / probs.sum(dim=1, keepdim=True)
     outcomes = torch.multinomial(probs, shots, replacement=True, generator=generator)  # [B, shots]
-    return torch.zeros_like(probs).scatter_add_(1, outcomes, torch.ones_like(outcomes, dtype=probs.dtype))
+    counts = torch.zeros_like(probs).scatter_add_(1, outcomes, torch.ones_like(outcomes, dtype=probs.dtype))
+    return counts.to(device)
 
 
 def sample_expectations(
@@ -56,7 +60,7 @@ def sample_expectations(
     """Shot estimates of all Z-products from the SAME bitstrings, as on hardware: state [B, 2**n] -> [B, m]."""
     n_qubits = int(state.shape[-1]).bit_length() - 1
     counts = sample_counts(probabilities(state), shots, generator)
-    return (counts / shots) @ z_signs(n_qubits, observables, torch.float64)
+    return (counts / shots) @ z_signs(n_qubits, observables, torch.float64).to(counts.device)
 
 
 def shot_generator(vqc: VQC) -> torch.Generator:
@@ -116,7 +120,7 @@ def parameter_shift_grad(
             "rotation angle to shift); detach x or use diff_method='spsa' or 'backprop'"
         )
     grad_x = torch.zeros_like(x) if need_x else None
-    grad_w = torch.zeros(weights.numel(), dtype=weights.dtype) if need_weights else None
+    grad_w = torch.zeros(weights.numel(), dtype=weights.dtype, device=weights.device) if need_weights else None
     g = grad_output.to(torch.float64)
     for i, j in _shift_slots(ops, need_weights, need_x):
         op, param = ops[i], ops[i].params[j]
@@ -138,8 +142,11 @@ def parameter_shift_grad(
     return grad_x, (grad_w.reshape(weights.shape) if need_weights else None)
 
 
-def _rademacher(shape: torch.Size, generator: torch.Generator | None, dtype: torch.dtype) -> torch.Tensor:
-    return (torch.randint(0, 2, tuple(shape), generator=generator) * 2 - 1).to(dtype)
+def _rademacher(like: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """Random +-1 signs shaped like `like` (drawn on the generator's device)."""
+    device = generator.device if generator is not None else like.device
+    signs = torch.randint(0, 2, tuple(like.shape), generator=generator, device=device) * 2 - 1
+    return signs.to(device=like.device, dtype=like.dtype)
 
 
 def spsa_grad(
@@ -159,8 +166,8 @@ def spsa_grad(
     grad_w = torch.zeros_like(weights) if need_weights else None
     g = grad_output.to(torch.float64)
     for _ in range(samples):
-        dw = _rademacher(weights.shape, generator, weights.dtype) if need_weights else torch.zeros_like(weights)
-        dx = _rademacher(x.shape, generator, x.dtype) if need_x else torch.zeros_like(x)
+        dw = _rademacher(weights, generator) if need_weights else torch.zeros_like(weights)
+        dx = _rademacher(x, generator) if need_x else torch.zeros_like(x)
         f_plus = evaluate_circuit(vqc, x + epsilon * dx, weights + epsilon * dw, generator=generator)
         f_minus = evaluate_circuit(vqc, x - epsilon * dx, weights - epsilon * dw, generator=generator)
         per_row = (g * (f_plus - f_minus).double()).sum(dim=1) / (2 * epsilon)  # [B]
@@ -202,6 +209,7 @@ def estimate_expectations(
     shots=None), "spsa" (seeded, 2 runs per step), "backprop" (exact; with shots the gradient is
     the exact expectation's, straight-through).
     """
+    x = torch.as_tensor(x)
     method = vqc.diff_method
     if method not in GRADIENT_METHODS:
         raise ConfigError(f"diff_method must be one of {GRADIENT_METHODS}, got {method!r}")

@@ -88,6 +88,7 @@ def apply_unitary(rho: torch.Tensor, matrix: torch.Tensor, wires: Sequence[int],
     the row wires and conj(U) on the column wires.
     """
     batch, dim = rho.shape[0], rho.shape[-1]
+    matrix = matrix.to(device=rho.device, dtype=rho.dtype)
     vec = rho.reshape(batch, dim * dim)
     vec = apply_gate(vec, matrix, list(wires), 2 * n_qubits)
     vec = apply_gate(vec, matrix.conj(), [n_qubits + w for w in wires], 2 * n_qubits)
@@ -96,7 +97,7 @@ def apply_unitary(rho: torch.Tensor, matrix: torch.Tensor, wires: Sequence[int],
 
 def apply_channel(rho: torch.Tensor, kraus: Sequence[torch.Tensor], wire: int, n_qubits: int) -> torch.Tensor:
     """sum_k K rho K^dagger for one-qubit Kraus operators on `wire`: rho [B, D, D]."""
-    return sum(apply_unitary(rho, k.to(rho.dtype), [wire], n_qubits) for k in kraus)
+    return sum(apply_unitary(rho, k, [wire], n_qubits) for k in kraus)
 
 
 def density_matrix(
@@ -111,10 +112,12 @@ def density_matrix(
         )
     noise = noise or NoiseModel()
     real = real_dtype(dtype)
-    x = x.to(real) if x is not None else None
-    weights_flat = weights.reshape(-1).to(real) if weights is not None else torch.zeros(0, dtype=real)
+    ref = weights if weights is not None else x
+    device = ref.device if ref is not None else None
+    x = x.to(device=device, dtype=real) if x is not None else None
+    weights_flat = weights.reshape(-1).to(real) if weights is not None else torch.zeros(0, dtype=real, device=device)
     batch = x.shape[0] if x is not None else 1
-    rho = torch.zeros(batch, 2**n_qubits, 2**n_qubits, dtype=dtype)
+    rho = torch.zeros(batch, 2**n_qubits, 2**n_qubits, dtype=dtype, device=device)
     rho[:, 0, 0] = 1
     for i, op in enumerate(ops):
         if op.name == "AmplitudeEmbedding":
@@ -158,7 +161,7 @@ def density_expectations(
     n_qubits = int(rho.shape[-1]).bit_length() - 1
     probs = torch.diagonal(rho, dim1=-2, dim2=-1).real
     probs = readout_probabilities(probs, readout, n_qubits)
-    return probs @ z_signs(n_qubits, observables, probs.dtype)
+    return probs @ z_signs(n_qubits, observables, probs.dtype).to(probs.device)
 
 
 def noisy_expectations(
