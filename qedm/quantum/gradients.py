@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from qedm.errors import CircuitError, ConfigError
+from qedm.quantum.gates import real_dtype
 from qedm.quantum.ir import Observable, Op
 from qedm.quantum.simulator import expval_z, probabilities, z_signs
 
@@ -72,13 +73,12 @@ def shot_generator(vqc: VQC) -> torch.Generator:
     if gen is None:
         gen = torch.Generator()
         seed = getattr(vqc, "seed", None)
-        gen.manual_seed(seed) if seed is not None else gen.seed()
+        if seed is None:
+            gen.seed()
+        else:
+            gen.manual_seed(seed)
         vqc.__dict__["_gradients_generator"] = gen  # plain attribute: not a parameter or buffer
     return gen
-
-
-def _real_dtype(vqc: VQC) -> torch.dtype:
-    return torch.float64 if getattr(vqc, "dtype", torch.complex64) == torch.complex128 else torch.float32
 
 
 def evaluate_circuit(
@@ -89,7 +89,7 @@ def evaluate_circuit(
     if vqc.shots is None:
         return vqc.exact_expectations(x, weights, shift=shift)
     state = vqc.exact_state(x, weights, shift=shift)
-    return sample_expectations(state, vqc.observable_list, vqc.shots, generator).to(_real_dtype(vqc))
+    return sample_expectations(state, vqc.observable_list, vqc.shots, generator).to(real_dtype(vqc.dtype))
 
 
 def _shift_slots(ops: Sequence[Op], with_weights: bool, with_inputs: bool) -> list[tuple[int, int]]:
