@@ -21,6 +21,7 @@ from qedm.data.validation import validate_column_kinds, validate_table
 from qedm.errors import DataError
 
 _EPS = 1e-7  # u is clipped to [eps, 1 - eps] before ndtri, so outputs stay within about +-5.2
+_SNAP = 2.5e-7  # decoded u this close to a knot is snapped onto it (see quantile_normal_inverse)
 
 
 @dataclass(frozen=True)
@@ -38,9 +39,10 @@ class OutputBlock:
 
 
 def quantile_normal_fit(x: np.ndarray, n_quantiles: int) -> np.ndarray:
-    """Quantiles of the observed values x: [n] at n_q evenly spaced probabilities."""
-    n_q = int(min(n_quantiles, x.size))
-    return np.quantile(x, np.linspace(0.0, 1.0, max(n_q, 2)))
+    """Knots of the empirical CDF of x: [n] at evenly spaced probabilities (the sorted data if n is small)."""
+    if x.size <= n_quantiles:
+        return np.sort(x) if x.size > 1 else np.repeat(x, 2)
+    return np.quantile(x, np.linspace(0.0, 1.0, n_quantiles))
 
 
 def quantile_normal_transform(x: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
@@ -52,10 +54,40 @@ def quantile_normal_transform(x: np.ndarray, quantiles: np.ndarray) -> np.ndarra
     return ndtri(np.clip(u, _EPS, 1.0 - _EPS))
 
 
-def quantile_normal_inverse(z: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
-    """Inverse of quantile_normal_transform: z: [n] -> values on the original scale."""
+def quantile_normal_inverse(z: np.ndarray, quantiles: np.ndarray, knots_are_data: bool) -> np.ndarray:
+    """Inverse of quantile_normal_transform: z: [n] -> values on the original scale.
+
+    A float32 z carries u only to about 1e-8, and where knots are far apart (wide integer
+    ranges) that can miss a value by more than 0.5. So u within _SNAP of a knot snaps onto it:
+    every knot when the knots are the data themselves (n <= n_quantiles; this moves at most
+    2 * _SNAP * n_knots of probability mass), else only the two end knots (min and max).
+    """
     refs = np.linspace(0.0, 1.0, quantiles.size)
-    return np.interp(ndtr(z), refs, quantiles)
+    u = ndtr(z)
+    x = np.interp(u, refs, quantiles)
+    nearest = np.clip(np.rint(u * (quantiles.size - 1)).astype(np.int64), 0, quantiles.size - 1)
+    close = np.abs(u - refs[nearest]) < _SNAP
+    if not knots_are_data:
+        close &= (nearest == 0) | (nearest == quantiles.size - 1)
+    return np.where(close, quantiles[nearest], x)
+
+
+def _typed(v) -> tuple:
+    """(type, value) key that keeps 1, 1.0 and True apart."""
+    v = _to_json_scalar(v)
+    return type(v), v
+
+
+def _distinct(values: pd.Series) -> list:
+    """Distinct non-missing values as JSON scalars, sorted when their types allow it."""
+    if values.dtype == object:  # may mix types: dedupe on (type, value) so True != 1
+        cats = [v for _, v in dict.fromkeys(_typed(v) for v in values.tolist())]
+    else:
+        cats = [_to_json_scalar(v) for v in pd.unique(values.to_numpy())]
+    try:
+        return sorted(cats)
+    except TypeError:  # mixed types (e.g. str and int) keep first-seen order
+        return cats
 
 
 def _to_json_scalar(v):
@@ -123,11 +155,7 @@ class TableTransformer:
             if isinstance(dtype, pd.CategoricalDtype):
                 spec["dtype_categories"] = [_to_json_scalar(c) for c in dtype.categories]
                 spec["ordered"] = bool(dtype.ordered)
-            cats = pd.unique(nonnull.to_numpy(dtype=object))
-            try:
-                cats = sorted(cats)
-            except TypeError:  # mixed types (e.g. str and int) keep first-seen order
-                pass
+            cats = _distinct(nonnull)
             if len(cats) > self.max_categories:
                 raise DataError(
                     f"column '{name}' has {len(cats)} distinct values, more than max_categories="
@@ -139,7 +167,8 @@ class TableTransformer:
         if not np.all(np.isfinite(x)):
             raise DataError(f"column '{name}' holds infinite values; replace them or drop the rows")
         q = quantile_normal_fit(x, self.n_quantiles)
-        spec.update(min=float(x.min()), max=float(x.max()), quantiles=q.tolist())
+        spec.update(min=float(x.min()), max=float(x.max()), quantiles=q.tolist(),
+                    knots_are_data=bool(x.size <= self.n_quantiles))
         return spec
 
     # ----- layout --------------------------------------------------------------------------
@@ -225,11 +254,11 @@ class TableTransformer:
         """Write the {-1, +1} one-hot of col into out: [N, K]; unseen values stay all -1."""
         cats = list(spec["categories"])
         values = col.astype(object).to_numpy()
-        codes = pd.Categorical(values, categories=cats).codes if cats else np.full(len(col), -1)
-        # Categories of mixed Python types can confuse pd.Categorical; map those exactly.
-        if cats and not all(isinstance(c, type(cats[0])) for c in cats):
+        if cats and all(type(c) is type(cats[0]) for c in cats):
+            codes = pd.Categorical(values, categories=cats).codes
+        else:  # mixed Python types: pandas would conflate 1 and True, so look up (type, value)
             lookup = {(type(c), c): i for i, c in enumerate(cats)}
-            codes = np.array([lookup.get((type(v), v), -1) for v in values])
+            codes = np.array([lookup.get(_typed(v), -1) for v in values], dtype=np.int64)
         codes = np.asarray(codes, dtype=np.int64)
         if spec["missing"]:
             codes = np.where(pd.isna(col).to_numpy(), len(cats), codes)
@@ -259,7 +288,8 @@ class TableTransformer:
                 decoded[name] = _restore_dtype(table[codes], spec)
             else:
                 b = blocks[name]
-                x = quantile_normal_inverse(arr[:, b[0].start], np.asarray(spec["quantiles"]))
+                x = quantile_normal_inverse(arr[:, b[0].start], np.asarray(spec["quantiles"]),
+                                            spec["knots_are_data"])
                 x = np.clip(x, spec["min"], spec["max"])
                 if spec["kind"] == "integer":
                     x = np.round(x)
