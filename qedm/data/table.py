@@ -129,6 +129,10 @@ class TableTransformer:
         self.columns_ = [self._fit_column(df[name], kinds.get(name)) for name in df.columns]
         return self
 
+    def fit_transform(self, df: pd.DataFrame) -> np.ndarray:
+        """fit(df), then transform(df): float32 [N, output_dim]."""
+        return self.fit(df).transform(df)
+
     def _detect_kind(self, col: pd.Series) -> str:
         dtype = col.dtype
         if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
@@ -229,7 +233,11 @@ class TableTransformer:
             if spec["kind"] == "categorical":
                 self._encode_categorical(col, spec, out[:, block[0].start : block[0].stop])
                 continue
-            x = col.to_numpy(dtype=np.float64, na_value=np.nan)
+            try:
+                x = col.to_numpy(dtype=np.float64, na_value=np.nan)
+            except (TypeError, ValueError) as exc:
+                raise DataError(f"column '{spec['name']}' was fitted as {spec['kind']} but holds "
+                                f"non-numbers ({exc})") from exc
             isna = np.isnan(x)
             z = quantile_normal_transform(np.where(isna, spec["min"], x), np.asarray(spec["quantiles"]))
             out[:, block[0].start] = np.where(isna, 0.0, z)
@@ -274,6 +282,8 @@ class TableTransformer:
             raise DataError(
                 f"expected an array of shape [N, {self.output_dim}], got {list(arr.shape)}"
             )
+        if not np.all(np.isfinite(arr)):
+            raise DataError("the array to decode contains NaN or infinite values (did the model diverge?)")
         n = arr.shape[0]
         decoded = {}
         blocks = dict(zip([s["name"] for s in self._specs_with_output()], self._grouped_blocks()))

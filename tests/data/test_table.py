@@ -224,6 +224,12 @@ def test_misuse_after_fit_raises():
         t.transform(df.drop(columns=["real"]))
     with pytest.raises(DataError, match=r"shape \[N, %d\]" % t.output_dim):
         t.inverse_transform(np.zeros((3, t.output_dim + 1)))
+    with pytest.raises(DataError, match="NaN or infinite"):
+        t.inverse_transform(np.full((2, t.output_dim), np.nan))
+    bad = df.copy()
+    bad["real"] = "oops"
+    with pytest.raises(DataError, match="column 'real' was fitted as numeric"):
+        t.transform(bad)
     with pytest.raises(DataError, match="not a saved TableTransformer"):
         TableTransformer.from_dict({"columns": []})
 
