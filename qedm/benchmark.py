@@ -13,6 +13,7 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,9 @@ LOWER_IS_BETTER = ("c2st_auc", "utility_gap_", "tstr_mae", "mmd_", "mia_auc", "d
 HIGHER_IS_BETTER = ("fidelity", "column_shapes", "column_pair_trends", "tstr_", "precision", "recall",
                     "coverage", "dcr_synthetic")
 
+# Per-model breakdowns (detector / utility model) stay in results.csv and summary.csv only.
+BREAKDOWN_SUFFIXES = ("_logistic", "_random_forest", "_gradient_boosting", "_ridge", "_std", "_pvalue")
+
 Evaluator = Callable[..., dict[str, float]]
 ModelFactory = Callable[..., Any]
 
@@ -70,14 +74,16 @@ def run_benchmark(
     fresh: bool = False,
     sdv_epochs: int | None = None,
     qedm_options: dict[str, Any] | None = None,
+    metrics: Sequence[str] | None = None,
     evaluator: Evaluator | None = None,
     model_factory: ModelFactory | None = None,
 ) -> BenchmarkResult:
     """Fit, sample and evaluate every model for every seed; write results, summary and report.
 
     `seeds` is a list of seeds or a count (n -> 0..n-1). `epochs` applies to every trained model
-    (QEDM denoisers, CTGAN, TVAE unless `sdv_epochs`); `qedm_options` are QEDMConfig values.
-    `evaluator`/`model_factory` replace `qedm.evaluate` and `make_model` (tests).
+    (QEDM denoisers, CTGAN, TVAE unless `sdv_epochs`); `qedm_options` are QEDMConfig values;
+    `metrics` picks qedm.evaluate's metric groups (default all). `evaluator`/`model_factory`
+    replace `qedm.evaluate` and `make_model` (tests).
     """
     models = _check_models(models)
     seeds = _check_seeds(seeds)
@@ -90,14 +96,15 @@ def run_benchmark(
     config = {
         "data": label, "data_sha256": _fingerprint(table), "n_rows": len(table), "target": target,
         "test_size": test_size, "epochs": epochs, "sdv_epochs": sdv_epochs,
-        "qedm_options": qedm_options or {}, "models": models, "seeds": seeds,
+        "qedm_options": qedm_options or {}, "metrics": list(metrics) if metrics else None,
+        "models": models, "seeds": seeds,
         "qedm_version": __version__, "simulator": "classical statevector simulation (no quantum hardware)",
     }
     previous = pd.DataFrame() if fresh else _load_previous(out_dir, config)
     atomic_write_text(out_dir / CONFIG_FILE, json.dumps(config, indent=2, default=str))
 
     factory = model_factory or make_model
-    evaluate_fn = evaluator or _default_evaluator
+    evaluate_fn = evaluator or partial(_default_evaluator, metrics=metrics)
     rows = {(r["model"], int(r["seed"])): r for r in previous.to_dict("records")}
     todo = [(s, m) for s in seeds for m in models if rows.get((m, s), {}).get("status") != "ok"]
     with _Progress(progress, len(todo)) as bar:
@@ -206,10 +213,11 @@ def _strata(table: pd.DataFrame, target: str | None) -> pd.Series | None:
 
 
 # ------------------------------------------------------------------ cells
-def _default_evaluator(holdout, synthetic, train, target, seed) -> dict[str, float]:
-    from qedm.evaluate import evaluate
+def _default_evaluator(holdout, synthetic, train, target, seed, metrics=None) -> dict[str, float]:
+    from qedm.evaluate import METRICS, evaluate
 
-    return evaluate(holdout, synthetic, train=train, target=target, seed=seed).summary()
+    chosen = tuple(metrics) if metrics else METRICS
+    return evaluate(holdout, synthetic, train=train, target=target, seed=seed, metrics=chosen).summary()
 
 
 def _run_cell(name, seed, train, holdout, target, out_dir, factory, evaluate_fn, epochs,
@@ -275,7 +283,7 @@ def _load_previous(out_dir: Path, config: dict[str, Any]) -> pd.DataFrame:
     old_path = out_dir / CONFIG_FILE
     if old_path.is_file():
         old = json.loads(old_path.read_text())
-        keys = ("data_sha256", "target", "test_size", "epochs", "sdv_epochs", "qedm_options")
+        keys = ("data_sha256", "target", "test_size", "epochs", "sdv_epochs", "qedm_options", "metrics")
         changed = [k for k in keys if old.get(k) != json.loads(json.dumps(config[k], default=str))]
         if changed:
             raise ConfigError(
@@ -291,6 +299,11 @@ def metric_columns(results: pd.DataFrame) -> list[str]:
     """The metric columns of a results table (everything numeric that is not bookkeeping)."""
     return [c for c in results.columns if c not in INFO_COLUMNS
             and pd.api.types.is_numeric_dtype(results[c])]
+
+
+def headline_metrics(names: Sequence[str]) -> list[str]:
+    """The metrics shown in the summary tables: no per-model breakdowns, spreads or reference values."""
+    return [n for n in names if not n.endswith(BREAKDOWN_SUFFIXES) and not n.startswith(NOT_JUDGED)]
 
 
 def summarise(results: pd.DataFrame, models: Sequence[str] | None = None) -> pd.DataFrame:
@@ -332,7 +345,7 @@ def compare_to_hybrid(summary: pd.DataFrame) -> list[str]:
     hybrid = summary.set_index("model").loc["hybrid"]
     if hybrid["n_ok"] == 0:
         return ["The hybrid model failed on every seed, so no comparison is possible."]
-    metrics = [c[: -len("_mean")] for c in summary.columns if c.endswith("_mean")]
+    metrics = headline_metrics([c[: -len("_mean")] for c in summary.columns if c.endswith("_mean")])
     sentences = []
     for _, other in summary[summary["model"] != "hybrid"].iterrows():
         if other["n_ok"] == 0:
@@ -371,13 +384,13 @@ def summary_markdown(summary: pd.DataFrame, comparisons: list[str], config: dict
     """summary.md: metrics and efficiency per model (mean ± std over seeds), comparisons, simulator note."""
     judged = [c[: -len("_mean")] for c in summary.columns if c.endswith("_mean")]
     efficiency = [c for c in EFFICIENCY_COLUMNS if c in judged]
-    metrics = [c for c in judged if c not in efficiency]
+    metrics = headline_metrics([c for c in judged if c not in efficiency])
     lines = [f"# Benchmark on {config['data']}", "",
              f"Seeds {config['seeds']}, test_size {config['test_size']}, epochs {config['epochs']}, "
              f"target {config['target']}.", "", "## Metrics (mean ± std over seeds)", ""]
     lines += _markdown_table(summary, metrics, lambda row, c: format_mean_std(row[f"{c}_mean"], row[f"{c}_std"]))
     lines += ["", "## Hybrid efficiency (parameters, circuit cost per training step, wall time)", ""]
-    lines += _markdown_table(summary, efficiency, _efficiency_cell)
+    lines += _markdown_table(summary, efficiency, format_efficiency)
     failed = summary[summary["n_failed"] > 0]
     if len(failed):
         lines += ["", "## Failures", ""] + [f"- {r['model']}: {r['errors']}" for _, r in failed.iterrows()]
@@ -395,11 +408,13 @@ def _markdown_table(summary: pd.DataFrame, columns: list[str], cell) -> list[str
     return lines
 
 
-def _efficiency_cell(row: pd.Series, column: str) -> str:
-    """Counts are the same for every seed (shown once); wall times get mean ± std."""
+def format_efficiency(row: pd.Series, column: str) -> str:
+    """A summary cell of the efficiency table: counts once (same for every seed), times mean ± std."""
     mean = row[f"{column}_mean"]
     if column.endswith("_seconds"):
         return format_mean_std(mean, row[f"{column}_std"])
+    if column == "shots_per_step" and pd.isna(mean) and not pd.isna(row.get("qubits_mean", np.nan)):
+        return "exact (no shots)"
     return "n/a" if pd.isna(mean) else f"{mean:,.0f}"
 
 

@@ -106,40 +106,19 @@ def make_model(name: str, seed: int = 0, epochs: int | None = None, batch_size: 
 def matched_classical_hidden_for(data: pd.DataFrame, seed: int = 0, **overrides: Any) -> tuple[int, int]:
     """(hidden width, hybrid parameter total) so a classical denoiser matches the hybrid's size.
 
-    The hybrid and the classical denoiser see the same transformed width (no latent), so the
-    hybrid is built (untrained) on that width and its parameters counted.
+    Both denoisers see the same transformed width (neither uses a latent by default), so the
+    hybrid is built untrained on that width, exactly as QEDM.fit would build it, and counted.
     """
-    from qedm.config import QEDMConfig
     from qedm.data.table import TableTransformer
-    from qedm.models.registry import build_denoiser
+    from qedm.models.registry import matched_classical_hidden
+    from qedm.synthesizer import QEDM
 
-    hybrid = QEDMConfig(denoiser="hybrid", seed=seed).updated(**overrides)
-    classical = QEDMConfig(denoiser="classical", seed=seed).updated(**overrides)
-    if classical.resolved_latent != "none":
-        raise ConfigError("budget matching needs latent='none' or 'auto' for the classical denoiser")
-    width = TableTransformer(column_kinds=hybrid.column_kinds or None).fit(data).transform(data).shape[1]
-    target = build_denoiser(
-        "hybrid", width, hidden=hybrid.hidden, time_dim=hybrid.time_dim, n_qubits=hybrid.n_qubits,
-        n_layers=hybrid.n_layers, encoding=hybrid.resolved_encoding, entangler=hybrid.entangler,
-        observables=hybrid.observables, diff_method=hybrid.diff_method, shots=hybrid.shots,
-        seed=seed,
-    ).parameter_counts()["total"]
-
-    def count(hidden: int) -> int:
-        return build_denoiser("classical", width, hidden=hidden, time_dim=classical.time_dim,
-                              n_blocks=classical.n_blocks).parameter_counts()["total"]
-
-    return closest_width(count, target), int(target)
-
-
-def closest_width(count: Callable[[int], int], target: int, low: int = 1, high: int = 4096) -> int:
-    """The width whose (increasing) parameter count is closest to `target`, by bisection."""
-    if count(high) < target:
-        return high
-    while high - low > 1:
-        mid = (low + high) // 2
-        if count(mid) < target:
-            low = mid
-        else:
-            high = mid
-    return low if abs(count(low) - target) <= abs(count(high) - target) else high
+    hybrid = QEDM(denoiser="hybrid", seed=seed, **overrides)
+    classical = QEDM(denoiser="classical", seed=seed, **overrides).config
+    if hybrid.config.resolved_latent != "none" or classical.resolved_latent != "none":
+        raise ConfigError("budget matching needs latent='none' (or 'auto') for hybrid and classical")
+    kinds = hybrid.config.column_kinds or None
+    width = TableTransformer(column_kinds=kinds).fit(data).transform(data).shape[1]
+    target = int(hybrid._build_denoiser(width).parameter_counts()["total"])
+    hidden = matched_classical_hidden(width, target, n_blocks=classical.n_blocks, time_dim=classical.time_dim)
+    return int(hidden), target

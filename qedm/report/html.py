@@ -53,9 +53,10 @@ def render_html(results: pd.DataFrame, summary: pd.DataFrame, comparisons: list[
                 real_train: pd.DataFrame, synthetic: dict[str, pd.DataFrame],
                 histories: dict[str, dict[int, list[dict]]]) -> str:
     """The whole report as one HTML string."""
-    from qedm.benchmark import SIMULATOR_NOTE, metric_columns, metric_direction
+    from qedm.benchmark import (INFO_COLUMNS, SIMULATOR_NOTE, format_efficiency, headline_metrics,
+                                metric_columns, metric_direction)
 
-    metrics = metric_columns(results)
+    metrics = headline_metrics(metric_columns(results))
     seed = config["seeds"][0]
     parts = [f"<h1>qedm benchmark: {escape(str(config['data']))}</h1>",
              f"<p class='note' id='simulator-note'>{escape(SIMULATOR_NOTE)}</p>",
@@ -68,7 +69,7 @@ def render_html(results: pd.DataFrame, summary: pd.DataFrame, comparisons: list[
              "<p>Parameter counts and the cost of the quantum circuit per training step. Circuit runs are "
              "counted as on hardware; here they were simulated classically.</p>",
              _summary_table(summary, [c for c in EFFICIENCY_HEADERS if f"{c}_mean" in summary],
-                            lambda c: 0, "efficiency-table", EFFICIENCY_HEADERS),
+                            lambda c: 0, "efficiency-table", EFFICIENCY_HEADERS, format_efficiency),
              "<h2>Hybrid vs baselines, as measured</h2>",
              _list(comparisons) if comparisons else "<p>No hybrid model in this run: nothing compared.</p>"]
     failed = results[results["status"] != "ok"]
@@ -82,7 +83,9 @@ def render_html(results: pd.DataFrame, summary: pd.DataFrame, comparisons: list[
                   _img(correlation_heatmaps(real_train, synthetic), "correlation heatmaps")]
     if histories:
         parts += ["<h2>Training loss</h2>", _img(loss_curves(histories), "training loss curves")]
-    parts += ["<h2>All runs</h2>", _frame_table(results, "results-table")]
+    shown = [c for c in results.columns if c in INFO_COLUMNS or c in metrics]
+    parts += ["<h2>All runs</h2>", "<p>Headline columns; results.csv holds every score.</p>",
+              _frame_table(results[shown], "results-table")]
     body = "\n".join(parts)
     return (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
             f"<title>qedm benchmark: {escape(str(config['data']))}</title><style>{CSS}</style></head>"
@@ -90,15 +93,17 @@ def render_html(results: pd.DataFrame, summary: pd.DataFrame, comparisons: list[
 
 
 def _summary_table(summary: pd.DataFrame, columns: list[str], direction, table_id: str,
-                   headers: dict[str, str] | None = None) -> str:
+                   headers: dict[str, str] | None = None, cell=None) -> str:
+    """One row per model; cells are mean ± std unless `cell(row, column)` formats them."""
     from qedm.benchmark import format_mean_std
 
     headers = headers or {}
+    cell = cell or (lambda row, c: format_mean_std(row[f"{c}_mean"], row[f"{c}_std"]))
     arrows = {1: " ↑", -1: " ↓", 0: ""}
     head = "".join(f"<th>{escape(headers.get(c, c))}{arrows[direction(c)]}</th>" for c in columns)
     rows = []
     for _, row in summary.iterrows():
-        cells = "".join(f"<td>{escape(format_mean_std(row[f'{c}_mean'], row[f'{c}_std']))}</td>" for c in columns)
+        cells = "".join(f"<td>{escape(cell(row, c))}</td>" for c in columns)
         rows.append(f"<tr><td>{escape(str(row['model']))}</td><td>{int(row['n_ok'])}</td>"
                     f"<td>{int(row['n_failed'])}</td>{cells}</tr>")
     return (f"<table id='{table_id}'><thead><tr><th>model</th><th>seeds ok</th><th>failed</th>{head}</tr>"
