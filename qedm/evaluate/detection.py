@@ -18,6 +18,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
+from threadpoolctl import threadpool_limits
 
 from qedm.errors import ConfigError, DataError
 from qedm.evaluate.features import make_encoder, prepare_tables, subsample
@@ -79,7 +80,10 @@ def c2st_auc(
     rows = []
     for name in models:
         pipe = make_pipeline(make_encoder(kinds), _detector(name, seed))
-        aucs = cross_val_score(pipe, x, y, cv=folds, scoring="roc_auc")
+        # One OpenMP thread: on tables this size gradient boosting's threads cost more than
+        # they give, and on a shared machine they thrash (measured 30x slower).
+        with threadpool_limits(limits=1, user_api="openmp"):
+            aucs = cross_val_score(pipe, x, y, cv=folds, scoring="roc_auc")
         rows.append({"model": name, "auc_mean": float(aucs.mean()), "auc_std": float(aucs.std()),
                      "fold_aucs": [float(a) for a in aucs]})
     per_model = pd.DataFrame(rows)
