@@ -11,6 +11,15 @@ from qedm.diffusion.schedules import make_schedule
 from qedm.errors import ConfigError
 
 MU, S = 1.5, 0.5
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny tensors: one intra-op thread avoids oversubscribing the shared CPU (far faster here)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 SCHEDULES = {name: make_schedule(name, 1000) for name in ("linear", "cosine")}
 
 

@@ -1,0 +1,98 @@
+"""Conditioning for denoisers (timestep features, class labels, the input stem) and argument checks."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from qedm.errors import ConfigError, DataError
+
+
+class SinusoidalTimeEmbedding(nn.Module):
+    """Fixed features of an integer timestep (Vaswani et al.; as in DDPM): t [B] -> [B, dim].
+
+    Half cosines, half sines at frequencies max_period^(-k/half), k = 0..half-1; an odd dim
+    gets a zero last column. No trainable parameters.
+    """
+
+    def __init__(self, dim: int, max_period: float = 10_000.0) -> None:
+        super().__init__()
+        check_positive_int("time_dim", dim)
+        self.dim, self.max_period = dim, float(max_period)
+        half = dim // 2
+        freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32) / max(half, 1))
+        self.register_buffer("freqs", freqs, persistent=False)
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        args = t.to(self.freqs.dtype)[:, None] * self.freqs[None, :]
+        emb = torch.cat([torch.cos(args), torch.sin(args)], dim=1)
+        if self.dim % 2:
+            emb = nn.functional.pad(emb, (0, 1))
+        return emb
+
+
+class LabelEmbedding(nn.Module):
+    """A learned vector per class plus one "no class" vector (classifier-free guidance).
+
+    y: LongTensor [B] with values in 0..n_classes-1, or -1 for "no class"; y=None means no
+    class for every row. Returns [B, dim].
+    """
+
+    def __init__(self, n_classes: int, dim: int) -> None:
+        super().__init__()
+        check_positive_int("n_classes", n_classes)
+        self.n_classes = n_classes
+        self.table = nn.Embedding(n_classes + 1, dim)
+
+    def forward(self, y: torch.Tensor | None, batch: int) -> torch.Tensor:
+        if y is None:
+            y = torch.full((batch,), -1, dtype=torch.long, device=self.table.weight.device)
+        y = y.long()
+        if y.shape != (batch,) or bool(((y < -1) | (y >= self.n_classes)).any()):
+            raise DataError(f"labels y must be [B={batch}] with values in -1..{self.n_classes - 1}, "
+                            f"got shape {tuple(y.shape)}")
+        return self.table(torch.where(y < 0, torch.full_like(y, self.n_classes), y))
+
+
+class ConditionedInput(nn.Module):
+    """The stem shared by MLP-style denoisers: x_t [B, d], t [B], y -> hidden [B, hidden].
+
+    h = Linear(x_t) + MLP(sinusoidal(t)) (+ label vector), the TabDDPM recipe.
+    """
+
+    def __init__(self, data_dim: int, hidden: int, time_dim: int, n_classes: int | None = None) -> None:
+        super().__init__()
+        self.time_embed = SinusoidalTimeEmbedding(time_dim)
+        self.time_mlp = nn.Sequential(nn.Linear(time_dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden))
+        self.in_proj = nn.Linear(data_dim, hidden)
+        self.label_embed = LabelEmbedding(n_classes, hidden) if n_classes else None
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.in_proj(x) + self.time_mlp(self.time_embed(t))
+        if self.label_embed is not None:
+            h = h + self.label_embed(y, x.shape[0])
+        elif y is not None:
+            raise ConfigError("labels y were given but the denoiser was built without n_classes")
+        return h
+
+    @staticmethod
+    def count_parameters(data_dim: int, hidden: int, time_dim: int, n_classes: int | None = None) -> int:
+        """Trainable parameters of the stem, in closed form."""
+        labels = (n_classes + 1) * hidden if n_classes else 0
+        return (data_dim + 1) * hidden + (time_dim + 1) * hidden + (hidden + 1) * hidden + labels
+
+
+def check_positive_int(name: str, value: object) -> int:
+    """Raise ConfigError naming `name` unless value is an int >= 1."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def check_choice(name: str, value: object, allowed: tuple[str, ...]) -> str:
+    """Raise ConfigError naming `name` unless value is one of `allowed`."""
+    if value not in allowed:
+        raise ConfigError(f"{name}={value!r} is not one of: {', '.join(allowed)}")
+    return value  # type: ignore[return-value]

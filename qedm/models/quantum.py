@@ -1,0 +1,70 @@
+"""The quantum denoiser: the VQC does the work between a linear read-in and a linear read-out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from qedm.errors import ConfigError
+from qedm.models.classical import seeded_init
+from qedm.models.embeddings import LabelEmbedding, SinusoidalTimeEmbedding, check_choice, check_positive_int
+from qedm.models.hybrid import DIFF_METHODS, ENCODINGS, ENTANGLERS, OBSERVABLES
+
+
+class QuantumDenoiser(nn.Module):
+    """eps(x_t, t[, y]): x_t [B, data_dim], t LongTensor [B] -> [B, data_dim].
+
+    z = Linear([x_t, sinusoidal(t)]) (+ a learned offset per class)   [B, n_inputs]
+    q = VQC(z)                                                        [B, n_outputs]
+    eps = Linear(q)                                                   [B, data_dim]
+    Meant for a compressed latent (data_dim <= n_qubits); with angle-type encodings the read-in
+    is left unbounded since rotation angles are periodic anyway.
+    """
+
+    name = "quantum"
+
+    def __init__(self, data_dim: int, n_qubits: int = 6, n_layers: int = 3, time_dim: int = 8,
+                 encoding: str = "reupload", entangler: str = "ring", observables: str = "both",
+                 diff_method: str = "backprop", shots: int | None = None, init: str = "small",
+                 n_classes: int | None = None, seed: int | None = None) -> None:
+        super().__init__()
+        from qedm.quantum.circuits import VQC  # lazy: classical-only users skip the quantum stack
+
+        for name, value in (("data_dim", data_dim), ("n_qubits", n_qubits), ("n_layers", n_layers),
+                            ("time_dim", time_dim)):
+            check_positive_int(name, value)
+        check_choice("encoding", encoding, ENCODINGS)
+        check_choice("entangler", entangler, ENTANGLERS)
+        check_choice("observables", observables, OBSERVABLES)
+        check_choice("diff_method", diff_method, DIFF_METHODS)
+        if n_qubits > 20:
+            raise ConfigError(f"n_qubits={n_qubits} is too large for a statevector simulator (max 20)")
+        self.data_dim, self.time_dim = data_dim, time_dim
+        self.config: dict[str, Any] = {
+            "data_dim": data_dim, "n_qubits": n_qubits, "n_layers": n_layers, "time_dim": time_dim,
+            "encoding": encoding, "entangler": entangler, "observables": observables,
+            "diff_method": diff_method, "shots": shots, "init": init, "n_classes": n_classes, "seed": seed,
+        }
+        with seeded_init(seed):
+            self.time_embed = SinusoidalTimeEmbedding(time_dim)
+            self.vqc = VQC(n_qubits, n_layers, encoding=encoding, entangler=entangler, observables=observables,
+                           init=init, shots=shots, diff_method=diff_method, seed=seed)
+            self.read_in = nn.Linear(data_dim + time_dim, self.vqc.n_inputs)
+            self.label_embed = LabelEmbedding(n_classes, self.vqc.n_inputs) if n_classes else None
+            self.read_out = nn.Linear(self.vqc.n_outputs, data_dim)
+
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        z = self.read_in(torch.cat([x_t, self.time_embed(t).to(x_t.dtype)], dim=1))
+        if self.label_embed is not None:
+            z = z + self.label_embed(y, x_t.shape[0])
+        elif y is not None:
+            raise ConfigError("labels y were given but the denoiser was built without n_classes")
+        return self.read_out(self.vqc(z).to(z.dtype))
+
+    def parameter_counts(self) -> dict[str, int]:
+        """Trainable parameters: {"classical", "quantum" (the VQC's weights), "total"}."""
+        total = sum(p.numel() for p in self.parameters() if p.requires_grad)
+        quantum = sum(p.numel() for p in self.vqc.parameters() if p.requires_grad)
+        return {"classical": total - quantum, "quantum": quantum, "total": total}
