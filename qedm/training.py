@@ -76,11 +76,8 @@ def train_denoiser(
         total, count = 0.0, 0
         for start in range(0, n_rows, batch_size):
             index = order[start:start + batch_size]
-            eps_model = model
-            if labels is not None:
-                y = _drop_labels(labels[index], label_dropout, generator)
-                eps_model = lambda x, t, y=y: model(x, t, y)  # noqa: E731
-            loss = diffusion_loss(eps_model, data[index], schedule, noise=source)
+            y = None if labels is None else _drop_labels(labels[index], label_dropout, generator)
+            loss = diffusion_loss(model, data[index], schedule, generator=source, y=y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
