@@ -1,0 +1,45 @@
+"""Shared input handling: kind inference, canonical categories, encoding fitted on the reference."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from qedm.errors import DataError
+from qedm.evaluate.features import MISSING, encode_tables, infer_column_kinds, prepare_tables
+
+
+def test_infer_kinds():
+    frame = pd.DataFrame({"f": [0.5, 1.5, 2.5], "i": [1, 2, 3], "wide_int": [1, 2, 3],
+                          "b": [True, False, True], "o": ["a", "b", "a"],
+                          "cat": pd.Categorical(["x", "y", "x"])})
+    kinds = infer_column_kinds(frame, max_int_categories=2)
+    assert kinds == {"f": "numeric", "i": "numeric", "wide_int": "numeric",
+                     "b": "categorical", "o": "categorical", "cat": "categorical"}
+    assert infer_column_kinds(frame)["i"] == "categorical"  # 3 distinct <= 10
+
+
+def test_canonical_categories_unify_types_and_missing():
+    real = pd.DataFrame({"c": [0, 1, 1], "x": [1.0, 2.0, np.nan]})
+    syn = pd.DataFrame({"c": [0.0, 1.0, np.nan], "x": [1, 2, 3]})
+    tables, kinds = prepare_tables({"real": real, "synthetic": syn}, {"c": "categorical"})
+    assert list(tables["real"]["c"]) == ["0", "1", "1"]
+    assert list(tables["synthetic"]["c"]) == ["0", "1", MISSING]
+    assert tables["synthetic"]["x"].dtype == np.float64
+
+
+def test_encoding_standardises_on_reference_and_pools_categories():
+    ref = pd.DataFrame({"x": [0.0, 2.0, 4.0], "c": ["a", "a", "b"]})
+    other = pd.DataFrame({"x": [2.0, 6.0], "c": ["z", "a"]})
+    tables, kinds = prepare_tables({"ref": ref, "other": other})
+    ref_x, other_x = encode_tables(tables["ref"], tables["other"], kinds=kinds)
+    std = np.std([0.0, 2.0, 4.0])
+    np.testing.assert_allclose(other_x[:, 0], [0.0, 4.0 / std])
+    # one-hot over a, b, z: the category only `other` has still gets a column
+    np.testing.assert_array_equal(other_x[:, 1:], [[0, 0, 1], [1, 0, 0]])
+    np.testing.assert_array_equal(ref_x[:, 1:], [[1, 0, 0], [1, 0, 0], [0, 1, 0]])
+
+
+def test_non_numeric_value_in_numeric_column_names_it():
+    real = pd.DataFrame({"x": [1.0, 2.0]})
+    syn = pd.DataFrame({"x": ["1.0", "oops"]})
+    with pytest.raises(DataError, match="column 'x' of 'synthetic'"):
+        prepare_tables({"real": real, "synthetic": syn}, {"x": "numeric"})
