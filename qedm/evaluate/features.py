@@ -92,7 +92,11 @@ def _canonical(frame: pd.DataFrame, kinds: Mapping[str, ColumnKind], name: str) 
                     f"pass column_kinds={{'{col}': 'categorical'}} if it is a category"
                 ) from exc
         else:
-            out[col] = series.astype(object).map(_category_label).astype(object)
+            values = series.astype(object)
+            missing = values.isna()
+            # Label each distinct value once: tables can be long, categories are few.
+            labels = {v: _category_label(v) for v in pd.unique(values[~missing])}
+            out[col] = values.where(missing, values.map(labels)).where(~missing, MISSING)
     return pd.DataFrame(out, index=frame.index)
 
 
