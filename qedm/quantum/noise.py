@@ -81,23 +81,32 @@ def amplitude_damping_kraus(gamma: float, dtype: torch.dtype) -> list[torch.Tens
     ]
 
 
-def apply_unitary(rho: torch.Tensor, matrix: torch.Tensor, wires: Sequence[int], n_qubits: int) -> torch.Tensor:
-    """U rho U^dagger on `wires`: rho [B, D, D], matrix [2**k, 2**k] or [B, 2**k, 2**k] -> [B, D, D].
+def superoperator(kraus: Sequence[torch.Tensor]) -> torch.Tensor:
+    """sum_k K (x) conj(K) for Kraus operators [..., d, d]: the channel on vec(rho), [..., d*d, d*d]."""
+    out = 0
+    for k in kraus:
+        d = k.shape[-1]
+        out = out + (k[..., :, None, :, None] * k.conj()[..., None, :, None, :]).reshape(*k.shape[:-2], d * d, d * d)
+    return out
 
-    rho is treated as a 2n-qubit vector (row wires 0..n-1, column wires n..2n-1): U acts on
-    the row wires and conj(U) on the column wires.
+
+def apply_superoperator(rho: torch.Tensor, sop: torch.Tensor, wires: Sequence[int], n_qubits: int) -> torch.Tensor:
+    """Apply a channel given as a superoperator on `wires`: rho [B, D, D], sop [(B,) 4**k, 4**k] -> [B, D, D].
+
+    rho is treated as a 2n-qubit vector (row wires 0..n-1, column wires n..2n-1), so the
+    superoperator acts on the row wires and the matching column wires at once.
     """
     batch, dim = rho.shape[0], rho.shape[-1]
-    matrix = matrix.to(device=rho.device, dtype=rho.dtype)
-    vec = rho.reshape(batch, dim * dim)
-    vec = apply_gate(vec, matrix, list(wires), 2 * n_qubits)
-    vec = apply_gate(vec, matrix.conj(), [n_qubits + w for w in wires], 2 * n_qubits)
+    sop = sop.to(device=rho.device, dtype=rho.dtype)
+    vec = apply_gate(rho.reshape(batch, dim * dim), sop, list(wires) + [n_qubits + w for w in wires], 2 * n_qubits)
     return vec.reshape(batch, dim, dim)
 
 
-def apply_channel(rho: torch.Tensor, kraus: Sequence[torch.Tensor], wire: int, n_qubits: int) -> torch.Tensor:
-    """sum_k K rho K^dagger for one-qubit Kraus operators on `wire`: rho [B, D, D]."""
-    return sum(apply_unitary(rho, k, [wire], n_qubits) for k in kraus)
+def wire_channel(depolarizing: float, damping: float, dtype: torch.dtype) -> torch.Tensor | None:
+    """Depolarizing then amplitude damping on one wire as one superoperator [4, 4] (None if both are 0)."""
+    if depolarizing == 0 and damping == 0:
+        return None
+    return superoperator(amplitude_damping_kraus(damping, dtype)) @ superoperator(depolarizing_kraus(depolarizing, dtype))
 
 
 def density_matrix(
@@ -132,14 +141,12 @@ def density_matrix(
                 values = [_param_value(p, x, weights_flat) for p in op.params]
                 values = [v.expand(batch) for v in values] if op.is_data_dependent else values
                 angles = torch.stack(values, dim=-1)
-            rho = apply_unitary(rho, gate_matrix(op.name, angles, dtype), op.wires, n_qubits)
+            rho = apply_superoperator(rho, superoperator([gate_matrix(op.name, angles, dtype)]), op.wires, n_qubits)
             wires = op.wires
-        dep, damp = noise.channel_probabilities(op)
-        for w in wires:
-            if dep > 0:
-                rho = apply_channel(rho, depolarizing_kraus(dep, dtype), w, n_qubits)
-            if damp > 0:
-                rho = apply_channel(rho, amplitude_damping_kraus(damp, dtype), w, n_qubits)
+        channel = wire_channel(*noise.channel_probabilities(op), dtype)
+        if channel is not None:
+            for w in wires:
+                rho = apply_superoperator(rho, channel, [w], n_qubits)
     return rho
 
 
