@@ -289,7 +289,7 @@ def _load_previous(out_dir: Path, config: dict[str, Any]) -> pd.DataFrame:
             raise ConfigError(
                 f"{out_dir} holds a benchmark with different {', '.join(changed)}; "
                 "use --fresh to overwrite it or choose another out_dir")
-    frame = pd.read_csv(path, keep_default_na=True)
+    frame = pd.read_csv(path, float_precision="round_trip")
     frame["error"] = frame.get("error", pd.Series(dtype=str)).fillna("")
     return frame
 

@@ -64,6 +64,7 @@ class QEDMConfig:
     # Data.
     column_kinds: dict[str, str] = field(default_factory=dict)
     device: str = "cpu"
+    threads: int | None = 1  # torch intra-op threads while fitting/sampling; None: torch's default
 
     def __post_init__(self) -> None:
         self.validate()
@@ -87,6 +88,8 @@ class QEDMConfig:
             raise ConfigError(f"n_qubits={self.n_qubits} is too large for a statevector simulator (max 20)")
         if self.shots is not None:
             _positive_int("shots", self.shots)
+        if self.threads is not None:
+            _positive_int("threads", self.threads)
         if self.latent_dim is not None:
             _positive_int("latent_dim", self.latent_dim)
         if not self.lr > 0:

@@ -27,7 +27,7 @@ from qedm.diffusion.samplers import sample as run_sampler
 from qedm.diffusion.schedules import make_schedule
 from qedm.errors import ConfigError, DataError, QEDMError
 from qedm.models.registry import build_denoiser
-from qedm.training import train_denoiser
+from qedm.training import torch_threads, train_denoiser
 
 MODEL_FILES = ("config.json", "transform.json", "latent.json", "weights.pt", "meta.json")
 
@@ -90,13 +90,14 @@ class QEDM:
             run_dir = Path(run_dir)
             run_dir.mkdir(parents=True, exist_ok=True)
             checkpoint, metrics = run_dir / "checkpoint.pt", run_dir / "metrics.jsonl"
-        state = train_denoiser(
-            self.denoiser, latent_rows, self.schedule,
-            epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
-            weight_decay=cfg.weight_decay, seed=cfg.seed, noise=cfg.noise, labels=label_tensor,
-            checkpoint_path=checkpoint, checkpoint_every=cfg.checkpoint_every,
-            metrics_path=metrics, on_epoch=on_epoch,
-        )
+        with torch_threads(cfg.threads):
+            state = train_denoiser(
+                self.denoiser, latent_rows, self.schedule,
+                epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
+                weight_decay=cfg.weight_decay, seed=cfg.seed, noise=cfg.noise, labels=label_tensor,
+                checkpoint_path=checkpoint, checkpoint_every=cfg.checkpoint_every,
+                metrics_path=metrics, on_epoch=on_epoch,
+            )
         self.history = state.history
         self.fit_seconds = state.seconds
         return self
@@ -180,7 +181,7 @@ class QEDM:
         eps_fn = self._eps_fn(labels, scale)
         noise = make_noise_source(cfg.noise, seed)
         dim = self._data_dim()
-        with torch.no_grad():
+        with torch.no_grad(), torch_threads(cfg.threads):
             rows = run_sampler(eps_fn, self.schedule, n, dim, sampler=cfg.sampler,
                                steps=cfg.sample_steps, generator=noise, progress=progress)
         matrix = self.latent.decode(rows.cpu().numpy())

@@ -41,6 +41,7 @@ from qedm.quantum.ir import Observable, Op, Param
 from qedm.quantum.simulator import (
     amplitude_state,
     apply_local_product,
+    apply_real_local_product_columns,
     cnot_permutation,
     kron_groups,
     product_state_ry,
@@ -80,6 +81,11 @@ def observable_list(n_qubits: int, observables: str) -> list[Observable]:
     singles = [(q,) for q in range(n_qubits)]
     pairs = [tuple(sorted(p)) for p in entangler_pairs(n_qubits, "ring")]
     return {"z": singles, "zz": pairs, "both": singles + pairs}[observables]
+
+
+def _unit(phase: torch.Tensor) -> torch.Tensor:
+    """exp(i * phase) for a real tensor."""
+    return torch.complex(torch.cos(phase), torch.sin(phase))
 
 
 def choose_execution(n_qubits: int, layers_per_run: int, batch: int) -> str:
@@ -145,7 +151,11 @@ class VQC(nn.Module):
         self.weights = nn.Parameter(self._initial_weights())
         self.register_buffer("signs", z_signs(n_qubits, self.observable_list, self.real_dtype), persistent=False)
         pairs = entangler_pairs(n_qubits, self.entangler)
-        self.register_buffer("entangler_index", cnot_permutation(pairs, n_qubits), persistent=False)
+        index = cnot_permutation(pairs, n_qubits)
+        self.register_buffer("entangler_index", index, persistent=False)
+        qubit_signs = z_signs(n_qubits, [(q,) for q in range(n_qubits)], self.real_dtype)
+        self.register_buffer("qubit_signs", qubit_signs, persistent=False)
+        self.register_buffer("qubit_signs_moved", qubit_signs[index], persistent=False)
         self.iqp_terms = self._iqp_terms()
         self.register_buffer("iqp_signs", z_signs(n_qubits, self.iqp_terms, self.real_dtype), persistent=False)
 
@@ -224,47 +234,83 @@ class VQC(nn.Module):
         angles = torch.nn.functional.pad(x, (0, n - k))
         return product_state_ry(angles, self.dtype)
 
-    def _apply_layers(self, state: torch.Tensor, rot: torch.Tensor, mode: str) -> torch.Tensor:
-        """Apply layers rot [Lb, n, 2, 2] (Rot kron then entangler) to state [R, 2**n]."""
-        if mode == "fused":
-            eye = torch.eye(2**self.n_qubits, dtype=self.dtype, device=state.device)
-            return state @ self._apply_layers(eye, rot, "layers")
-        for l in range(rot.shape[0]):
-            state = apply_local_product(state, rot[l], self.n_qubits)
-            state = state[:, self.entangler_index]
+    def _evolve(self, state: torch.Tensor, weights: torch.Tensor, final_phase: bool = True) -> torch.Tensor:
+        """Apply layers weights [Lb, n, 3] to a basis-first state [2**n, C] -> [2**n, C].
+
+        Rot(a, b, c) = RZ(c) RY(b) RZ(a): a layer of RZs is a diagonal phase and a layer of RYs
+        a real kron, so each layer is one real GEMM per wire group, one row gather (the CNOTs)
+        and one phase multiply that merges RZ(c) of this layer with RZ(a) of the next (moved
+        through the permutation). final_phase=False drops the last RZ(c), which no Z
+        measurement can see.
+        """
+        zs, zs_moved, index = self.qubit_signs, self.qubit_signs_moved, self.entangler_index
+        a, b, c = weights[..., 0], weights[..., 1], weights[..., 2]
+        cos, sin = torch.cos(b / 2), torch.sin(b / 2)
+        ry = torch.stack([torch.stack([cos, -sin], -1), torch.stack([sin, cos], -1)], -2)  # [Lb, n, 2, 2]
+        # phase[l] follows layer l's gather: RZ(c_l) seen through the permutation, then RZ(a_{l+1})
+        a_next = torch.cat([a[1:], torch.zeros_like(a[:1])], 0)
+        phase = -0.5 * (a_next @ zs.T + c @ zs_moved.T)  # [Lb, 2**n]
+        state = state * _unit(-0.5 * (a[0] @ zs.T))[:, None]
+        for layer in range(weights.shape[0]):
+            state = apply_real_local_product_columns(state, ry[layer], self.n_qubits)[index]
+            if layer < weights.shape[0] - 1 or final_phase:
+                state = state * _unit(phase[layer])[:, None]
         return state
 
-    def exact_state(self, x: torch.Tensor, weights: torch.Tensor | None = None, shift=None) -> torch.Tensor:
-        """Exact final state: x [B, k], weights [L, n, 3] (default self.weights) -> [B, 2**n]."""
+    def _layers(self, state: torch.Tensor, weights: torch.Tensor, mode: str, final_phase: bool) -> torch.Tensor:
+        """Layers on a basis-first state [2**n, B]: directly, or fused into one unitary first."""
+        if mode == "fused":
+            eye = torch.eye(2**self.n_qubits, dtype=self.dtype, device=state.device)
+            return self._evolve(eye, weights, final_phase) @ state
+        return self._evolve(state, weights, final_phase)
+
+    def _final_state(self, x: torch.Tensor, weights: torch.Tensor, final_phase: bool) -> torch.Tensor:
+        """Fast exact path: basis-first final state [2**n, B] (global phases exact iff final_phase)."""
+        batch, n = x.shape[0], self.n_qubits
+        state = self._encode(x).T
+        if self.n_layers == 0:
+            return state
+        if self.encoding != "reupload":
+            mode = self.execution if self.execution != "auto" else choose_execution(n, self.n_layers, batch)
+            return self._layers(state, weights, mode, final_phase)
+        mode = self.execution if self.execution != "auto" else choose_execution(n, 1, batch)
+        ry = gate_matrix("RY", torch.nn.functional.pad(x, (0, n - self.n_inputs))[..., None], self.dtype)
+        for layer in range(self.n_layers):
+            if layer > 0:
+                state = apply_local_product(state.T, ry, n).T
+            last = layer == self.n_layers - 1
+            state = self._layers(state, weights[layer:layer + 1], mode, final_phase or not last)
+        return state
+
+    def _resolve(self, x: torch.Tensor, weights: torch.Tensor | None, shift) -> tuple[torch.Tensor, torch.Tensor, bool]:
+        """Checked inputs, [L, n, 3] weights with a weight shift applied, and whether to run gate by gate."""
         x = self._check_inputs(x)
         weights = self.weights if weights is None else weights
         weights = weights.to(device=x.device, dtype=self.real_dtype).reshape(self.n_layers, self.n_qubits, 3)
-        if shift is not None:
-            param = self.ops()[shift[0]].params[shift[1]]
-            if param.kind != "weight" or self.execution == "gates":
-                return run_ops(self.ops(), self.n_qubits, x, weights, self.dtype, shift)
-            bump = torch.zeros(weights.numel(), dtype=weights.dtype, device=weights.device)
-            bump[param.index[0]] = shift[2] * param.scale
-            weights = weights + bump.reshape(weights.shape)
-        if self.execution == "gates":
-            return run_ops(self.ops(), self.n_qubits, x, weights, self.dtype)
-        rot = gate_matrix("Rot", weights, self.dtype)  # [L, n, 2, 2]
-        state = self._encode(x)
-        if self.encoding != "reupload":
-            mode = self.execution if self.execution != "auto" else choose_execution(self.n_qubits, self.n_layers, x.shape[0])
-            return self._apply_layers(state, rot, mode) if self.n_layers else state
-        mode = self.execution if self.execution != "auto" else choose_execution(self.n_qubits, 1, x.shape[0])
-        ry = gate_matrix("RY", torch.nn.functional.pad(x, (0, self.n_qubits - self.n_inputs))[..., None], self.dtype)
-        for layer in range(self.n_layers):
-            if layer > 0:
-                state = apply_local_product(state, ry, self.n_qubits)
-            state = self._apply_layers(state, rot[layer:layer + 1], mode)
-        return state
+        if shift is None:
+            return x, weights, self.execution == "gates"
+        param = self.ops()[shift[0]].params[shift[1]]
+        if param.kind != "weight" or self.execution == "gates":
+            return x, weights, True
+        bump = torch.zeros(weights.numel(), dtype=weights.dtype, device=weights.device)
+        bump[param.index[0]] = shift[2] * param.scale
+        return x, weights + bump.reshape(weights.shape), False
+
+    def exact_state(self, x: torch.Tensor, weights: torch.Tensor | None = None, shift=None) -> torch.Tensor:
+        """Exact final state: x [B, k], weights [L, n, 3] (default self.weights) -> [B, 2**n] complex."""
+        x, w, gate_by_gate = self._resolve(x, weights, shift)
+        if gate_by_gate:
+            return run_ops(self.ops(), self.n_qubits, x, w, self.dtype, shift)
+        return self._final_state(x, w, final_phase=True).T
 
     def exact_expectations(self, x: torch.Tensor, weights: torch.Tensor | None = None, shift=None) -> torch.Tensor:
         """Exact <observables>: x [B, k] -> [B, m], float32 (complex64) or float64 (complex128)."""
-        state = self.exact_state(x, weights, shift)
-        return (state.real**2 + state.imag**2) @ self.signs
+        x, w, gate_by_gate = self._resolve(x, weights, shift)
+        if gate_by_gate:
+            state = run_ops(self.ops(), self.n_qubits, x, w, self.dtype, shift)
+            return (state.real**2 + state.imag**2) @ self.signs
+        state = self._final_state(x, w, final_phase=False)
+        return ((state.real**2 + state.imag**2).T @ self.signs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x [B, k] -> [B, m]: exact with backprop, else the hardware-faithful estimator."""

@@ -90,6 +90,39 @@ def superoperator(kraus: Sequence[torch.Tensor]) -> torch.Tensor:
     return out
 
 
+def apply_on_axes(vec: torch.Tensor, matrix: torch.Tensor, axes: Sequence[int], n_axes: int) -> torch.Tensor:
+    """Apply a matrix [(B,) 2**k, 2**k] to qubit axes `axes` (axes[0] = its MSB) of vec [B, 2**n_axes].
+
+    Untouched runs of axes are merged into one dimension, so einsum sees at most 2k + 2 axes
+    instead of n_axes + 1: for density matrices (n_axes = 2n) this halves the time per op.
+    """
+    k, batch = len(axes), vec.shape[0]
+    letters = iter("abcdefghijklmnopqrstuvwxyz")
+    outs = {a: next(letters) for a in axes}
+    ins = {a: next(letters) for a in axes}
+    shape, v_in, v_out, prev = [batch], ["Z"], ["Z"], 0
+    for a in sorted(axes):
+        if a > prev:  # merged untouched axes prev .. a-1
+            shape.append(2 ** (a - prev))
+            rest = next(letters)
+            v_in.append(rest)
+            v_out.append(rest)
+        shape.append(2)
+        v_in.append(ins[a])
+        v_out.append(outs[a])
+        prev = a + 1
+    if prev < n_axes:
+        shape.append(2 ** (n_axes - prev))
+        rest = next(letters)
+        v_in.append(rest)
+        v_out.append(rest)
+    batched = matrix.dim() == 3
+    m = matrix.reshape(([batch] if batched else []) + [2] * (2 * k))
+    m_idx = ("Z" if batched else "") + "".join(outs[a] for a in axes) + "".join(ins[a] for a in axes)
+    out = torch.einsum(f"{m_idx},{''.join(v_in)}->{''.join(v_out)}", m, vec.reshape(shape))
+    return out.reshape(batch, -1)
+
+
 def apply_superoperator(rho: torch.Tensor, sop: torch.Tensor, wires: Sequence[int], n_qubits: int) -> torch.Tensor:
     """Apply a channel given as a superoperator on `wires`: rho [B, D, D], sop [(B,) 4**k, 4**k] -> [B, D, D].
 
@@ -98,8 +131,8 @@ def apply_superoperator(rho: torch.Tensor, sop: torch.Tensor, wires: Sequence[in
     """
     batch, dim = rho.shape[0], rho.shape[-1]
     sop = sop.to(device=rho.device, dtype=rho.dtype)
-    vec = apply_gate(rho.reshape(batch, dim * dim), sop, list(wires) + [n_qubits + w for w in wires], 2 * n_qubits)
-    return vec.reshape(batch, dim, dim)
+    axes = list(wires) + [n_qubits + w for w in wires]
+    return apply_on_axes(rho.reshape(batch, dim * dim), sop, axes, 2 * n_qubits).reshape(batch, dim, dim)
 
 
 def wire_channel(depolarizing: float, damping: float, dtype: torch.dtype) -> torch.Tensor | None:

@@ -14,6 +14,17 @@ pytest.importorskip("sdv", reason="SDV baselines need the optional extra: pip in
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::FutureWarning")
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """Two cores shared by several processes: torch's thread pool would spin against them."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def table():
     rng = np.random.default_rng(0)
