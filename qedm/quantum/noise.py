@@ -19,7 +19,7 @@ import torch
 from qedm.errors import CircuitError, ConfigError
 from qedm.quantum.gates import gate_matrix, real_dtype
 from qedm.quantum.ir import Observable, Op
-from qedm.quantum.simulator import _param_value, apply_gate, run_ops, z_signs
+from qedm.quantum.simulator import _param_value, run_ops, z_signs
 
 if TYPE_CHECKING:  # pragma: no cover
     from qedm.quantum.circuits import VQC

@@ -109,3 +109,14 @@ def test_bad_probabilities_and_too_many_qubits_raise():
         NoiseModel(depolarizing={"CNOT": -0.1})
     with pytest.raises(CircuitError, match="at most 10 qubits"):
         density_matrix([Op("H", (0,))], 11, None, None)
+
+
+@pytest.mark.parametrize("n,axes,batched", [(5, [2], False), (5, [4, 0], True), (6, [1, 3, 4], False), (3, [0, 1, 2], True)])
+def test_apply_on_axes_matches_simulator_apply_gate(n, axes, batched):
+    from qedm.quantum.noise import apply_on_axes
+    from qedm.quantum.simulator import apply_gate
+
+    g = torch.Generator().manual_seed(n)
+    vec = torch.randn(3, 2**n, dtype=torch.complex128, generator=g)
+    mat = torch.randn(*([3] if batched else []), 2 ** len(axes), 2 ** len(axes), dtype=torch.complex128, generator=g)
+    torch.testing.assert_close(apply_on_axes(vec, mat, axes, n), apply_gate(vec, mat, axes, n), atol=1e-12, rtol=0)
