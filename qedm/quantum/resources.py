@@ -29,7 +29,7 @@ class Resources:
     encoding_parameters: int  # gate angle slots fed by x, plus features read by amplitude embedding
     batch_size: int
     shots: int | None
-    evaluations_per_step: dict[str, int]  # method -> circuit runs per training step (weight gradient)
+    evaluations_per_step: dict[str, int]  # method -> circuit runs per training step
     shots_per_step: dict[str, int | None]  # method -> evaluations * shots (None for exact expectations)
 
     def to_dict(self) -> dict[str, Any]:
@@ -48,14 +48,18 @@ def circuit_depth(ops: Sequence[Op], n_qubits: int) -> int:
     return max(level, default=0)
 
 
-def circuit_resources(vqc: VQC, batch_size: int = 1) -> Resources:
-    """Resources of `vqc` for training steps over `batch_size` rows at `vqc.shots` shots per circuit."""
+def circuit_resources(vqc: VQC, batch_size: int = 1, input_gradients: bool = False) -> Resources:
+    """Resources of `vqc` for training steps over `batch_size` rows at `vqc.shots` shots per circuit.
+
+    input_gradients=True also counts the parameter-shift runs for d/dx (a VQC inside a hybrid
+    model whose inputs come from trainable layers).
+    """
     ops = vqc.ops()
     counts = Counter(op.name for op in ops)
     prep = counts.get("AmplitudeEmbedding", 0)
     one = sum(c for name, c in counts.items() if name != "AmplitudeEmbedding" and _arity(ops, name) == 1)
     two = sum(c for name, c in counts.items() if name != "AmplitudeEmbedding" and _arity(ops, name) == 2)
-    evaluations = {m: circuit_evaluations_per_step(vqc, m, batch_size) for m in GRADIENT_METHODS}
+    evaluations = {m: circuit_evaluations_per_step(vqc, m, batch_size, input_gradients) for m in GRADIENT_METHODS}
     shots = vqc.shots
     return Resources(
         qubits=vqc.n_qubits,

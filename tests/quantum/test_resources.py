@@ -41,6 +41,9 @@ def test_closed_forms_angle_ring():
         "backprop": batch, "parameter-shift": batch * (1 + 2 * 3 * n * layers), "spsa": batch * 3,
     }
     assert res.shots_per_step["parameter-shift"] == batch * (1 + 6 * n * layers) * shots
+    with_x = circuit_resources(vqc, batch_size=batch, input_gradients=True)
+    assert with_x.evaluations_per_step["parameter-shift"] == batch * (1 + 6 * n * layers + 2 * n)
+    assert with_x.evaluations_per_step["spsa"] == batch * 3  # SPSA perturbs x in the same two runs
     d = res.to_dict()
     assert d["depth"] == res.depth and d["evaluations_per_step"]["spsa"] == 24
 
