@@ -77,7 +77,7 @@ class EvaluationResult:
                               "status": self.utility.status, "reason": self.utility.reason}
         if self.privacy is not None:
             out["privacy"] = {"flagged": self.privacy.flagged, "reasons": self.privacy.reasons,
-                              "exact_copy_indices": [_clean(i) for i in self.privacy.exact_copy_indices]}
+                              "exact_copy_indices": [_json_label(i) for i in self.privacy.exact_copy_indices]}
         if self.detection is not None:
             out["detection"] = {"best_model": self.detection.best_model}
         return out
@@ -98,6 +98,12 @@ def _clean(value):
     return value
 
 
+def _json_label(label):
+    """An index label as JSON: numbers and strings as they are, anything else as its string."""
+    label = _clean(label)
+    return label if isinstance(label, (int, float, str)) or label is None else str(label)
+
+
 def evaluate(
     real: pd.DataFrame,
     synthetic: pd.DataFrame,
@@ -110,6 +116,7 @@ def evaluate(
     """Score `synthetic` against `real` (held-out real rows; `train` = the rows the model saw).
 
     privacy needs `train`; utility needs `target` (both are skipped with a note otherwise).
+    `column_kinds`: {column: "numeric" | "categorical"} or SDV-style metadata; the rest inferred.
     """
     unknown = [m for m in metrics if m not in METRICS]
     if unknown:

@@ -100,17 +100,34 @@ def _canonical(frame: pd.DataFrame, kinds: Mapping[str, ColumnKind], name: str) 
     return pd.DataFrame(out, index=frame.index)
 
 
+def kinds_from_metadata(column_kinds: Mapping | None) -> dict[str, str]:
+    """Accept {col: "numeric"|"categorical"} or SDV/SDMetrics metadata {"columns": {col: {"sdtype": ...}}}."""
+    if not column_kinds:
+        return {}
+    columns = column_kinds.get("columns")
+    if not isinstance(columns, Mapping):
+        return dict(column_kinds)
+    kinds = {}
+    for col, meta in columns.items():
+        sdtype = meta.get("sdtype") if isinstance(meta, Mapping) else None
+        if sdtype is None:
+            raise ConfigError(f"metadata for column '{col}' has no 'sdtype'")
+        kinds[col] = "numeric" if sdtype == "numerical" else "categorical"
+    return kinds
+
+
 def prepare_tables(
     frames: Mapping[str, pd.DataFrame],
     column_kinds: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, pd.DataFrame], dict[str, ColumnKind]]:
     """Validate named frames (same columns, non-empty) and return canonical copies and kinds.
 
-    Kinds not given in `column_kinds` are inferred from the first frame (the real data).
+    Kinds not given in `column_kinds` (or SDV-style metadata) are inferred from the first
+    frame (the real data).
     """
     columns = _check_columns(frames)
     first = frames[next(iter(frames))]
-    column_kinds = dict(column_kinds or {})
+    column_kinds = kinds_from_metadata(column_kinds)
     unknown = [c for c in column_kinds if c not in columns]
     if unknown:
         raise ConfigError(f"column_kinds names columns not in the data: {unknown}")

@@ -43,3 +43,10 @@ def test_non_numeric_value_in_numeric_column_names_it():
     syn = pd.DataFrame({"x": ["1.0", "oops"]})
     with pytest.raises(DataError, match="column 'x' of 'synthetic'"):
         prepare_tables({"real": real, "synthetic": syn}, {"x": "numeric"})
+
+
+def test_sdv_style_metadata_is_accepted():
+    frame = pd.DataFrame({"code": [1, 2, 3, 1], "x": [0.1, 0.2, 0.3, 0.4]})
+    meta = {"columns": {"code": {"sdtype": "numerical"}, "x": {"sdtype": "categorical"}}}
+    _, kinds = prepare_tables({"real": frame}, meta)
+    assert kinds == {"code": "numeric", "x": "categorical"}
