@@ -18,6 +18,7 @@ import torch
 
 from qedm.errors import CircuitError, ConfigError
 from qedm.quantum.gates import gate_matrix, real_dtype
+from qedm.quantum.gradients import sample_counts, shot_generator
 from qedm.quantum.ir import Observable, Op
 from qedm.quantum.simulator import _param_value, run_ops, z_signs
 
@@ -194,20 +195,38 @@ def readout_probabilities(probs: torch.Tensor, readout: float, n_qubits: int) ->
     return p.reshape(batch, -1)
 
 
+def density_probabilities(rho: torch.Tensor, readout: float = 0.0) -> torch.Tensor:
+    """Measurement distribution of rho [B, D, D] including readout error: [B, D] real."""
+    n_qubits = int(rho.shape[-1]).bit_length() - 1
+    return readout_probabilities(torch.diagonal(rho, dim1=-2, dim2=-1).real, readout, n_qubits)
+
+
 def density_expectations(
     rho: torch.Tensor, observables: Sequence[Observable], readout: float = 0.0
 ) -> torch.Tensor:
     """<Z-products> measured on rho [B, D, D] with readout error -> [B, m] real."""
+    probs = density_probabilities(rho, readout)
     n_qubits = int(rho.shape[-1]).bit_length() - 1
-    probs = torch.diagonal(rho, dim1=-2, dim2=-1).real
-    probs = readout_probabilities(probs, readout, n_qubits)
     return probs @ z_signs(n_qubits, observables, probs.dtype).to(probs.device)
 
 
 def noisy_expectations(
     vqc: VQC, x: torch.Tensor, noise: NoiseModel, weights: torch.Tensor | None = None,
-    dtype: torch.dtype = torch.complex128,
+    shots: int | None = None, dtype: torch.dtype = torch.complex128,
 ) -> torch.Tensor:
-    """The VQC's outputs under `noise` (default: its current weights): x [B, k] -> [B, m], differentiable."""
+    """The VQC's outputs under `noise` (default: its current weights): x [B, k] -> [B, m].
+
+    shots=None gives exact noisy expectations (differentiable); an int samples that many
+    bitstrings per row from the noisy distribution with the VQC's seeded generator, every
+    observable from the same shots (not differentiable).
+    """
+    x = torch.as_tensor(x)
+    if x.dim() != 2 or x.shape[1] != vqc.n_inputs:
+        raise CircuitError(f"x must have shape [B, {vqc.n_inputs}] (n_inputs), got {tuple(x.shape)}")
     rho = density_matrix(vqc.ops(), vqc.n_qubits, x, vqc.weights if weights is None else weights, noise, dtype)
-    return density_expectations(rho, vqc.observable_list, noise.readout)
+    if shots is None:
+        return density_expectations(rho, vqc.observable_list, noise.readout)
+    if not isinstance(shots, int) or shots < 1:
+        raise ConfigError(f"shots must be a positive integer or None, got {shots!r}")
+    counts = sample_counts(density_probabilities(rho, noise.readout), shots, shot_generator(vqc))
+    return (counts / shots) @ z_signs(vqc.n_qubits, vqc.observable_list, counts.dtype).to(counts.device)

@@ -120,3 +120,17 @@ def test_apply_on_axes_matches_simulator_apply_gate(n, axes, batched):
     vec = torch.randn(3, 2**n, dtype=torch.complex128, generator=g)
     mat = torch.randn(*([3] if batched else []), 2 ** len(axes), 2 ** len(axes), dtype=torch.complex128, generator=g)
     torch.testing.assert_close(apply_on_axes(vec, mat, axes, n), apply_gate(vec, mat, axes, n), atol=1e-12, rtol=0)
+
+
+def test_noisy_shots_converge_to_noisy_expectations():
+    vqc = _vqc("angle")
+    x = _x(vqc, batch=1).repeat(300, 1)
+    exact = noisy_expectations(vqc, x[:1], NOISY)[0]
+    est = noisy_expectations(vqc, x, NOISY, shots=500)
+    predicted = torch.sqrt(1 - exact**2) / math.sqrt(500)
+    assert ((est.std(0) / predicted - 1).abs() < 0.25).all()
+    assert ((est.mean(0) - exact).abs() < 5 * predicted / math.sqrt(300)).all()
+    again = noisy_expectations(_vqc("angle"), x[:5], NOISY, shots=500)
+    assert torch.equal(again, noisy_expectations(_vqc("angle"), x[:5], NOISY, shots=500))  # seeded
+    with pytest.raises(CircuitError, match="shape"):
+        noisy_expectations(vqc, x[:, :2], NOISY)
