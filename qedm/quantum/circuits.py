@@ -11,20 +11,27 @@ Circuit (PennyLane conventions, wire 0 = most significant bit):
   all = CNOT(i, j) for all i < j in lexicographic order.
 - observables "z": <Z_i> each qubit; "zz": <Z_i Z_{i+1}> for ring neighbours; "both": z then zz.
 
-Execution (exact path). The trainable blocks do not depend on x, so a run of them can be
-fused into one 2**n x 2**n matrix W, built once per forward by pushing the identity through
-the layers (independent of the batch), and applied to all B encoded states with one matmul.
-The alternative ("layers") applies every block to the B states directly: a Rot layer is a
-kron of 2x2 matrices applied group-wise (`apply_local_product`), a CNOT entangler is a fixed
-permutation (one gather). Cost model, in complex MACs per run of Lb layers, with
-c = sum over kron groups of 2**group (+1 for the gather):
+Execution (exact path). States are kept basis-first, [2**n, B], so that gates are row
+operations. A layer is Rot(a, b, c) = RZ(c) RY(b) RZ(a) on every wire, then CNOTs: the RZs of
+a layer are one diagonal phase vector, the RYs a REAL kron applied as one batched real GEMM
+per group of <= 5 wires (on the complex state viewed as real, so a quarter of the flops of
+complex arithmetic), the CNOTs one row gather; RZ(c) of a layer and RZ(a) of the next merge
+into one phase multiply, and the last RZ(c) is dropped when only Z expectations are needed.
+The trainable blocks do not depend on x, so a run of them can instead be fused into one
+2**n x 2**n unitary U, built once per forward by pushing the identity (2**n columns) through
+the same kernels, independent of B, and applied to all encoded states with one complex GEMM.
+Cost model (`choose_execution`), in real MACs for a run of Lb layers, with
+c = 2 * sum over wire groups of 2**group + 16 (elementwise work per amplitude and layer):
     layers = Lb * B * 2**n * c
-    fused  = Lb * 2**n * 2**n * c + B * 4**n * MATMUL_DISCOUNT
-so fusing pays only when B exceeds 2**n by enough; MATMUL_DISCOUNT (< 1) reflects that one
-large matmul runs near peak while the layered kernels are memory-bound. Measured on the 2-core
-CPU (benchmarks/bench_quantum.py): fused wins for n <= 6 at B=256, layers from n = 8 on.
+    fused  = Lb * 2**n * 2**n * c + 4 * B * 4**n * MATMUL_DISCOUNT
+(MATMUL_DISCOUNT = 0.25: one large GEMM runs near peak, the layered kernels do not).
+Fusing pays only while 2**n is well below B: measured on the 2-core CPU (1 thread, B=256,
+L=4) fused vs layers was 3.0 vs 3.7 ms at n=6 and 12 vs 9 ms at n=8, so the crossover is
+n ~ 7 at B=256 (n ~ 6 at B=128), which the model reproduces. (The issue's guess of n ~ 10-12
+assumed a slow gate-by-gate path; the layered kernels above move the crossover down.)
 Product-state encodings are built directly: angle = kron of [cos(x/2), sin(x/2)] vectors,
-iqp = uniform amplitudes times exp(-i/2 * sum_t theta_t z_t), one matmul with a sign matrix.
+iqp = uniform amplitudes times exp(-i/2 * sum_t theta_t z_t), one matmul with a sign matrix;
+reupload applies its per-sample RY layer as per-row kron groups (`apply_local_product`).
 `execution="gates"` runs the Op list gate by gate (`run_ops`), the reference.
 """
 
@@ -41,7 +48,7 @@ from qedm.quantum.ir import Observable, Op, Param
 from qedm.quantum.simulator import (
     amplitude_state,
     apply_local_product,
-    apply_real_local_product_columns,
+    apply_real_layer_columns,
     cnot_permutation,
     kron_groups,
     product_state_ry,
@@ -90,10 +97,10 @@ def _unit(phase: torch.Tensor) -> torch.Tensor:
 
 def choose_execution(n_qubits: int, layers_per_run: int, batch: int) -> str:
     """'fused' or 'layers' for a run of data-independent layers, by the cost model above."""
-    c = sum(2**size for _, size in kron_groups(n_qubits)) + 1
+    c = 2 * sum(2**size for _, size in kron_groups(n_qubits)) + 16
     dim = 2**n_qubits
     layered = layers_per_run * batch * dim * c
-    fused = layers_per_run * dim * dim * c + batch * dim * dim * MATMUL_DISCOUNT
+    fused = layers_per_run * dim * dim * c + 4 * batch * dim * dim * MATMUL_DISCOUNT
     return "fused" if fused < layered else "layers"
 
 
@@ -252,7 +259,7 @@ class VQC(nn.Module):
         phase = -0.5 * (a_next @ zs.T + c @ zs_moved.T)  # [Lb, 2**n]
         state = state * _unit(-0.5 * (a[0] @ zs.T))[:, None]
         for layer in range(weights.shape[0]):
-            state = apply_real_local_product_columns(state, ry[layer], self.n_qubits)[index]
+            state = apply_real_layer_columns(state, ry[layer], index, self.n_qubits)
             if layer < weights.shape[0] - 1 or final_phase:
                 state = state * _unit(phase[layer])[:, None]
         return state

@@ -96,21 +96,35 @@ def apply_local_product(
     return state
 
 
-def apply_real_local_product_columns(
-    state: torch.Tensor, mats: torch.Tensor, n_qubits: int, max_group: int = MAX_KRON_GROUP
+def rotation_index(n_qubits: int, shift: int) -> torch.Tensor:
+    """Row gather that moves the last `shift` wires of the index to the front: [2**n] long."""
+    j = torch.arange(2**n_qubits)
+    lo, hi = j >> (n_qubits - shift), j & (2 ** (n_qubits - shift) - 1)
+    return hi * 2**shift + lo
+
+
+def apply_real_layer_columns(
+    state: torch.Tensor, mats: torch.Tensor, index: torch.Tensor, n_qubits: int, max_group: int = MAX_KRON_GROUP
 ) -> torch.Tensor:
-    """Apply (x)_q mats[q] with REAL 2x2 factors to a basis-first state: state [2**n, C] complex, mats [n, 2, 2].
+    """(x)_q mats[q] with REAL 2x2 factors, then the row gather `index`: state [2**n, C] complex -> [2**n, C].
 
     A real matrix acts alike on real and imaginary parts, so the complex state is viewed as a
-    real [2**n, 2C] matrix and each group of wires is one real GEMM with 2C columns (a quarter
-    of the flops of a complex GEMM, and no copies: the basis index is the leading axis).
+    real [2**n, 2C] matrix (a quarter of the flops of complex arithmetic). Each wire group is
+    one batched GEMM on the trailing wires of the row index, followed by a row gather that
+    rotates the next group to the end; after all groups the wire order is the original one,
+    and the last rotation is merged with `index` (the entangler permutation).
     """
-    cols = state.shape[1]
+    cols, dim = state.shape[1], 2**n_qubits
     x = torch.view_as_real(state)
-    for start, size in kron_groups(n_qubits, max_group):
+    groups = kron_groups(n_qubits, max_group)
+    for i, (start, size) in enumerate(reversed(groups)):
         k = kron_chain(mats[start:start + size])
-        x = k @ x.reshape(2**start, 2**size, -1) if start else k @ x.reshape(2**size, -1)
-    return torch.view_as_complex(x.reshape(2**n_qubits, cols, 2))
+        x = torch.bmm(k.expand(dim >> size, 2**size, 2**size), x.reshape(dim >> size, 2**size, -1))
+        rows = rotation_index(n_qubits, size).to(index.device) if len(groups) > 1 else None
+        if i == len(groups) - 1:
+            rows = index if rows is None else rows[index]
+        x = x.reshape(dim, -1)[rows]
+    return torch.view_as_complex(x.reshape(dim, cols, 2))
 
 
 def cnot_permutation(pairs: Sequence[tuple[int, int]], n_qubits: int) -> torch.Tensor:

@@ -11,6 +11,7 @@ from qedm.quantum.simulator import (
     amplitude_state,
     apply_gate,
     apply_local_product,
+    apply_real_layer_columns,
     cnot_permutation,
     expval_z,
     probabilities,
@@ -113,6 +114,19 @@ def test_local_product_and_permutation_equal_gate_by_gate():
     for pair in pairs:
         ref = apply_gate(ref, gate_matrix("CNOT", None, torch.complex128), pair, n)
     torch.testing.assert_close(state[:, cnot_permutation(pairs, n)], ref)
+
+
+@pytest.mark.parametrize("max_group", [2, 3, 7])
+def test_real_layer_on_basis_first_state_equals_gate_by_gate(max_group):
+    n, rng = 7, np.random.default_rng(5)
+    state = torch.tensor(rng.normal(size=(2**n, 3)) + 1j * rng.normal(size=(2**n, 3)))
+    mats = gate_matrix("RY", torch.tensor(rng.normal(size=(n, 1))), torch.complex128).real
+    index = cnot_permutation([(q, (q + 1) % n) for q in range(n)], n)
+    ref = state.T
+    for q in range(n):
+        ref = apply_gate(ref, mats[q], (q,), n)
+    ref = ref[:, index].T
+    torch.testing.assert_close(apply_real_layer_columns(state, mats, index, n, max_group), ref)
 
 
 def test_product_state_and_amplitude_state_match_pennylane():
