@@ -144,3 +144,19 @@ def test_make_sampler_names_and_errors():
         sample(lambda x, t: x[:, :1], sch, 4, 2, steps=3)
     with pytest.raises(ConfigError, match="not both"):
         sample(eps, sch, 4, 1, generator=1, noise=1)
+
+
+@pytest.mark.parametrize("name,steps", CASES)
+def test_clip_x0_bounds_samples_and_is_neutral_when_loose(name, steps):
+    sch = SHORT["cosine"]
+    eps = gaussian_eps(sch)
+    free = sample(eps, sch, 300, 1, sampler=name, steps=steps, generator=2)
+    loose = sample(eps, sch, 300, 1, sampler=name, steps=steps, generator=2, clip_x0=1e3)
+    torch.testing.assert_close(free, loose, rtol=1e-4, atol=1e-4)
+    # A useless model (eps = 0) makes x0 = x / alpha explode; clipping keeps samples in range.
+    zero = lambda x, t: torch.zeros_like(x)  # noqa: E731
+    assert sample(zero, sch, 300, 1, sampler=name, steps=steps, generator=2).abs().max() > 100
+    clipped = sample(zero, sch, 300, 1, sampler=name, steps=steps, generator=2, clip_x0=3.0)
+    assert clipped.abs().max() <= 3.0 + 1e-6
+    with pytest.raises(ConfigError, match="clip_x0"):
+        sample(zero, sch, 3, 1, sampler=name, steps=steps, clip_x0=0.0)

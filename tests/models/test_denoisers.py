@@ -1,5 +1,4 @@
 """Denoisers: shapes, closed-form parameter counts, conditioning, gradients, training, errors."""
-import math
 
 import numpy as np
 import pytest
