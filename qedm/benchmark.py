@@ -22,7 +22,7 @@ import pandas as pd
 
 from qedm import __version__
 from qedm.atomic import atomic_write_csv, atomic_write_text
-from qedm.baselines.protocol import MODEL_NAMES, make_model
+from qedm.baselines.protocol import MODEL_NAMES, QEDM_MODELS, make_model
 from qedm.errors import ConfigError, DataError
 
 RESULTS_FILE, SUMMARY_CSV, SUMMARY_MD = "results.csv", "summary.csv", "summary.md"
@@ -56,7 +56,8 @@ class BenchmarkResult:
 
     results: pd.DataFrame  # one row per (seed, model)
     summary: pd.DataFrame  # one row per model: <metric>_mean, <metric>_std, n_ok, n_failed
-    comparisons: list[str]  # hybrid vs each baseline, per metric, as measured
+    comparison: pd.DataFrame  # metric, baseline, verdict (win/tie/loss for hybrid), means and stds
+    comparisons: list[str]  # the same as sentences, plus a tally per baseline
     out_dir: Path
     files: dict[str, Path] = field(default_factory=dict)
 
@@ -113,7 +114,7 @@ def run_benchmark(
             if seed not in splits:
                 splits[seed] = split_table(table, target, test_size, seed)
             train, holdout = splits[seed]
-            bar.start(f"{name} seed {seed}", epochs)
+            bar.start(f"{name} seed {seed}", epochs if name in QEDM_MODELS else None)
             rows[(name, seed)] = _run_cell(name, seed, train, holdout, target, out_dir, factory,
                                            evaluate_fn, epochs, sdv_epochs, qedm_options or {}, bar)
             atomic_write_csv(_results_frame(rows.values()), out_dir / RESULTS_FILE)
@@ -123,15 +124,16 @@ def run_benchmark(
     atomic_write_csv(results, out_dir / RESULTS_FILE)
     current = results[results["model"].isin(models) & results["seed"].isin(seeds)]
     summary = summarise(current, models)
-    comparisons = compare_to_hybrid(summary)
+    comparison = compare_to_hybrid(summary)
+    comparisons = comparison_sentences(comparison, summary)
     atomic_write_csv(summary, out_dir / SUMMARY_CSV)
     atomic_write_text(out_dir / SUMMARY_MD, summary_markdown(summary, comparisons, config))
     real_train = split_table(table, target, test_size, seeds[0])[0]
     from qedm.report.html import write_report
 
-    write_report(out_dir / REPORT_FILE, current, summary, comparisons, config, real_train, out_dir)
+    write_report(out_dir / REPORT_FILE, current, summary, comparison, comparisons, config, real_train, out_dir)
     files = {name: out_dir / name for name in (RESULTS_FILE, SUMMARY_CSV, SUMMARY_MD, REPORT_FILE, CONFIG_FILE)}
-    return BenchmarkResult(current.reset_index(drop=True), summary, comparisons, out_dir, files)
+    return BenchmarkResult(current.reset_index(drop=True), summary, comparison, comparisons, out_dir, files)
 
 
 # ----------------------------------------------------------------- inputs
@@ -335,36 +337,70 @@ def metric_direction(name: str) -> int:
     return 0
 
 
-def compare_to_hybrid(summary: pd.DataFrame) -> list[str]:
-    """One sentence per (baseline, metric): hybrid win / tie / loss as measured.
+PRIVACY_PREFIXES = ("dcr_", "mia_", "exact_copy", "privacy_flagged")
 
-    A tie is a difference of means within the two standard deviations added in quadrature.
+
+def compare_to_hybrid(summary: pd.DataFrame) -> pd.DataFrame:
+    """Hybrid vs each other model on every judged headline metric: win / tie / loss as measured.
+
+    A tie is a difference of means within the two standard deviations added in quadrature
+    (with one seed the std is 0, so any difference counts: the sentences say so).
     """
-    if "hybrid" not in set(summary["model"]):
-        return []
+    columns = ["metric", "baseline", "better", "hybrid_mean", "hybrid_std", "baseline_mean",
+               "baseline_std", "verdict", "n_hybrid", "n_baseline"]
+    models = set(summary["model"])
+    if "hybrid" not in models:
+        return pd.DataFrame(columns=columns)
     hybrid = summary.set_index("model").loc["hybrid"]
-    if hybrid["n_ok"] == 0:
-        return ["The hybrid model failed on every seed, so no comparison is possible."]
     metrics = headline_metrics([c[: -len("_mean")] for c in summary.columns if c.endswith("_mean")])
-    sentences = []
+    records = []
     for _, other in summary[summary["model"] != "hybrid"].iterrows():
-        if other["n_ok"] == 0:
-            sentences.append(f"{other['model']}: failed on every seed, not compared.")
-            continue
         for metric in metrics:
             direction = metric_direction(metric)
             h_mean, h_std = hybrid[f"{metric}_mean"], hybrid[f"{metric}_std"]
             o_mean, o_std = other[f"{metric}_mean"], other[f"{metric}_std"]
             if direction == 0 or pd.isna(h_mean) or pd.isna(o_mean):
                 continue
-            spread = float(np.hypot(h_std or 0.0, o_std or 0.0))
-            delta = (h_mean - o_mean) * direction
-            verdict = "tie" if abs(h_mean - o_mean) <= spread else ("win" if delta > 0 else "loss")
-            better = "higher" if direction > 0 else "lower"
-            sentences.append(
-                f"{metric} ({better} is better): hybrid {format_mean_std(h_mean, h_std)} vs {other['model']} "
-                f"{format_mean_std(o_mean, o_std)}: {verdict} for hybrid as measured "
-                f"(n={int(hybrid['n_ok'])} vs {int(other['n_ok'])} seeds).")
+            spread = float(np.hypot(0.0 if pd.isna(h_std) else h_std, 0.0 if pd.isna(o_std) else o_std))
+            if abs(h_mean - o_mean) <= spread:
+                verdict = "tie"
+            else:
+                verdict = "win" if (h_mean - o_mean) * direction > 0 else "loss"
+            word = "more private" if metric.startswith(PRIVACY_PREFIXES) else "better"
+            better = f"{'higher' if direction > 0 else 'lower'} is {word}"
+            records.append({"metric": metric, "baseline": other["model"], "better": better,
+                            "hybrid_mean": h_mean, "hybrid_std": h_std, "baseline_mean": o_mean,
+                            "baseline_std": o_std, "verdict": verdict, "n_hybrid": int(hybrid["n_ok"]),
+                            "n_baseline": int(other["n_ok"])})
+    return pd.DataFrame(records, columns=columns)
+
+
+def comparison_sentences(comparison: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
+    """One sentence per metric (hybrid vs every baseline), then a win/tie/loss tally per baseline."""
+    models = list(summary["model"])
+    if "hybrid" not in models:
+        return ["No hybrid model in this run: nothing compared."]
+    ok = dict(zip(summary["model"], summary["n_ok"]))
+    if ok["hybrid"] == 0:
+        return ["The hybrid model failed on every seed, so nothing is compared."]
+    sentences = []
+    for metric, rows in comparison.groupby("metric", sort=False):
+        first = rows.iloc[0]
+        parts = [f"{r.verdict} vs {r.baseline} ({format_mean_std(r.baseline_mean, r.baseline_std)})"
+                 for r in rows.itertuples()]
+        sentences.append(f"{metric} ({first.better}): hybrid {format_mean_std(first.hybrid_mean, first.hybrid_std)}; "
+                         + ", ".join(parts) + ".")
+    for baseline in [m for m in models if m != "hybrid"]:
+        if ok[baseline] == 0:
+            sentences.append(f"Hybrid vs {baseline}: {baseline} failed on every seed, not compared.")
+            continue
+        verdicts = comparison.loc[comparison["baseline"] == baseline, "verdict"].value_counts()
+        seeds = f"{ok['hybrid']} vs {ok[baseline]} seeds"
+        if min(ok["hybrid"], ok[baseline]) < 2:
+            seeds += "; one seed gives no spread, so every difference counts"
+        sentences.append(f"Hybrid vs {baseline}: {verdicts.get('win', 0)} wins, {verdicts.get('tie', 0)} ties, "
+                         f"{verdicts.get('loss', 0)} losses over {int(verdicts.sum())} metrics, "
+                         f"as measured ({seeds}).")
     return sentences
 
 
@@ -395,7 +431,7 @@ def summary_markdown(summary: pd.DataFrame, comparisons: list[str], config: dict
     if len(failed):
         lines += ["", "## Failures", ""] + [f"- {r['model']}: {r['errors']}" for _, r in failed.iterrows()]
     lines += ["", "## Hybrid vs baselines (as measured)", ""]
-    lines += [f"- {s}" for s in comparisons] or ["- No hybrid model in this run: nothing compared."]
+    lines += [f"- {s}" for s in comparisons]
     lines += ["", SIMULATOR_NOTE, ""]
     return "\n".join(lines)
 

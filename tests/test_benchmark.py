@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qedm.benchmark import compare_to_hybrid, metric_direction, run_benchmark, split_table, summarise
+from qedm.benchmark import (compare_to_hybrid, comparison_sentences, metric_direction, run_benchmark,
+                            split_table, summarise)
 from qedm.errors import ConfigError
 
 
@@ -152,13 +153,21 @@ def test_comparisons_are_win_tie_loss_as_measured():
          "column_shapes_mean": 0.80, "column_shapes_std": 0.05, "odd_mean": 1.0, "odd_std": 0.0},
         {"model": "gaussian_copula", "n_ok": 3, "n_failed": 0, "c2st_auc_mean": 0.60, "c2st_auc_std": 0.01,
          "column_shapes_mean": 0.82, "column_shapes_std": 0.05, "odd_mean": 2.0, "odd_std": 0.0},
+        {"model": "tvae", "n_ok": 3, "n_failed": 0, "c2st_auc_mean": 0.90, "c2st_auc_std": 0.05,
+         "column_shapes_mean": 0.50, "column_shapes_std": 0.01, "odd_mean": 2.0, "odd_std": 0.0},
+        {"model": "ctgan", "n_ok": 0, "n_failed": 3},
     ])
-    sentences = compare_to_hybrid(summary)
-    assert len(sentences) == 2  # "odd" has no known direction: shown in tables, not judged
-    auc = next(s for s in sentences if s.startswith("c2st_auc"))
-    shapes = next(s for s in sentences if s.startswith("column_shapes"))
-    assert "loss for hybrid" in auc and "lower is better" in auc  # 0.70 vs 0.60, |0.1| > 0.014
-    assert "tie for hybrid" in shapes  # |0.02| <= hypot(0.05, 0.05)
+    table = compare_to_hybrid(summary).set_index(["metric", "baseline"])["verdict"].to_dict()
+    # "odd" has no known direction: shown in the tables, never judged.
+    assert table == {("c2st_auc", "gaussian_copula"): "loss",  # 0.70 vs 0.60, lower is better, |0.1| > 0.014
+                     ("column_shapes", "gaussian_copula"): "tie",  # |0.02| <= hypot(0.05, 0.05)
+                     ("c2st_auc", "tvae"): "win",  # 0.70 vs 0.90, |0.2| > hypot(0.01, 0.05)
+                     ("column_shapes", "tvae"): "win"}  # 0.80 vs 0.50
+    sentences = comparison_sentences(compare_to_hybrid(summary), summary)
+    assert sentences[0] == ("c2st_auc (lower is better): hybrid 0.7 ± 0.01; loss vs gaussian_copula "
+                            "(0.6 ± 0.01), win vs tvae (0.9 ± 0.05).")
+    assert "Hybrid vs gaussian_copula: 0 wins, 1 ties, 1 losses over 2 metrics, as measured (3 vs 3 seeds)." in sentences
+    assert "Hybrid vs ctgan: ctgan failed on every seed, not compared." in sentences
     assert metric_direction("c2st_auc_std") == 0 and metric_direction("fidelity_overall") == 1
     assert metric_direction("tstr_mae") == -1 and metric_direction("tstr_f1_macro") == 1
     assert metric_direction("trtr_accuracy") == 0 and metric_direction("mmd_rbf_pvalue") == 0

@@ -49,6 +49,7 @@ class QEDMModel:
                           if v is not None}
         self.matched: dict[str, int] = {}
         self.model = None
+        self._n_rows: int | None = None
 
     def fit(self, data: pd.DataFrame) -> "QEDMModel":
         """Build the QEDM (matching the hybrid's budget if asked) and train it on `data`."""
@@ -64,6 +65,7 @@ class QEDMModel:
         if self.on_epoch is not None and "on_epoch" in inspect.signature(self.model.fit).parameters:
             fit_kwargs["on_epoch"] = self.on_epoch
         self.model.fit(data, **fit_kwargs)
+        self._n_rows = len(data)
         return self
 
     def sample(self, n: int, seed: int = 0) -> pd.DataFrame:
@@ -73,7 +75,9 @@ class QEDMModel:
         return dict(self.model.parameter_counts())
 
     def resources(self) -> dict[str, Any]:
-        return dict(self.model.resources())
+        """Circuit costs per training step at the batch size training really used (<= rows)."""
+        batch = min(self.model.config.batch_size, self._n_rows or self.model.config.batch_size)
+        return dict(self.model.resources(batch_size=batch))
 
     @property
     def history(self) -> list[dict]:

@@ -19,7 +19,7 @@ table { border-collapse: collapse; margin: 1em 0; font-size: 13px; }
 th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: right; }
 th { background: #f2f2f2; } td:first-child, th:first-child { text-align: left; }
 .note { background: #fff8e1; border-left: 4px solid #f0b400; padding: 0.6em 1em; }
-.failed { color: #b00020; } img { max-width: 100%; border: 1px solid #eee; }
+.failed, .loss { color: #b00020; } .win { color: #1b5e20; } .tie { color: #555; } img { max-width: 100%; border: 1px solid #eee; }
 """
 EFFICIENCY_HEADERS = {
     "params_classical": "classical params", "params_quantum": "quantum params", "params_total": "total params",
@@ -29,8 +29,8 @@ EFFICIENCY_HEADERS = {
 }
 
 
-def write_report(path: str | Path, results: pd.DataFrame, summary: pd.DataFrame, comparisons: list[str],
-                 config: dict[str, Any], real_train: pd.DataFrame, run_dir: str | Path) -> Path:
+def write_report(path: str | Path, results: pd.DataFrame, summary: pd.DataFrame, comparison: pd.DataFrame,
+                 comparisons: list[str], config: dict[str, Any], real_train: pd.DataFrame, run_dir: str | Path) -> Path:
     """Render the report for a benchmark run directory (samples/ and histories/ in `run_dir`)."""
     run_dir = Path(run_dir)
     seed = int(config["seeds"][0])
@@ -45,11 +45,12 @@ def write_report(path: str | Path, results: pd.DataFrame, summary: pd.DataFrame,
         history_path = run_dir / "histories" / f"{row.model}_seed{int(row.seed)}.json"
         if history_path.is_file():
             histories.setdefault(row.model, {})[int(row.seed)] = json.loads(history_path.read_text())
-    html = render_html(results, summary, comparisons, config, real_train, synthetic, histories)
+    html = render_html(results, summary, comparison, comparisons, config, real_train, synthetic, histories)
     return atomic_write_text(path, html)
 
 
-def render_html(results: pd.DataFrame, summary: pd.DataFrame, comparisons: list[str], config: dict[str, Any],
+def render_html(results: pd.DataFrame, summary: pd.DataFrame, comparison: pd.DataFrame, comparisons: list[str],
+                config: dict[str, Any],
                 real_train: pd.DataFrame, synthetic: dict[str, pd.DataFrame],
                 histories: dict[str, dict[int, list[dict]]]) -> str:
     """The whole report as one HTML string."""
@@ -71,7 +72,9 @@ def render_html(results: pd.DataFrame, summary: pd.DataFrame, comparisons: list[
              _summary_table(summary, [c for c in EFFICIENCY_HEADERS if f"{c}_mean" in summary],
                             lambda c: 0, "efficiency-table", EFFICIENCY_HEADERS, format_efficiency),
              "<h2>Hybrid vs baselines, as measured</h2>",
-             _list(comparisons) if comparisons else "<p>No hybrid model in this run: nothing compared.</p>"]
+             "<p>Each cell: hybrid's verdict against that model, with the model's mean ± std. "
+             "A tie means the means lie within the two stds added in quadrature.</p>",
+             _verdict_table(comparison), _list(comparisons)]
     failed = results[results["status"] != "ok"]
     if len(failed):
         parts += ["<h2 class='failed'>Failed runs</h2>",
@@ -108,6 +111,27 @@ def _summary_table(summary: pd.DataFrame, columns: list[str], direction, table_i
                     f"<td>{int(row['n_failed'])}</td>{cells}</tr>")
     return (f"<table id='{table_id}'><thead><tr><th>model</th><th>seeds ok</th><th>failed</th>{head}</tr>"
             f"</thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+def _verdict_table(comparison: pd.DataFrame) -> str:
+    """Metrics down, baselines across: "win/tie/loss (baseline mean ± std)" for the hybrid."""
+    from qedm.benchmark import format_mean_std
+
+    if comparison.empty:
+        return ""
+    baselines = list(dict.fromkeys(comparison["baseline"]))
+    head = "".join(f"<th>vs {escape(str(b))}</th>" for b in baselines)
+    rows = []
+    for metric, group in comparison.groupby("metric", sort=False):
+        by = {r.baseline: r for r in group.itertuples()}
+        first = group.iloc[0]
+        cells = "".join(
+            f"<td class='{by[b].verdict}'>{by[b].verdict} ({escape(format_mean_std(by[b].baseline_mean, by[b].baseline_std))})</td>"
+            if b in by else "<td>–</td>" for b in baselines)
+        rows.append(f"<tr><td>{escape(metric)} ({escape(first.better)})</td>"
+                    f"<td>{escape(format_mean_std(first.hybrid_mean, first.hybrid_std))}</td>{cells}</tr>")
+    return (f"<table id='verdict-table'><thead><tr><th>metric</th><th>hybrid</th>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>")
 
 
 def _frame_table(frame: pd.DataFrame, table_id: str) -> str:

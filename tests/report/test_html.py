@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qedm.benchmark import compare_to_hybrid, summarise
+from qedm.benchmark import compare_to_hybrid, comparison_sentences, summarise
 from qedm.report.html import render_html
 
 CHROMIUM = "/usr/bin/chromium"
@@ -77,7 +77,9 @@ def report():
     summary = summarise(results, ["hybrid", "gaussian_copula", "ctgan"])
     histories = {"hybrid": {0: [{"epoch": e, "loss": 1.0 / e} for e in range(1, 6)]}}
     config = {"data": "toy", "seeds": [0, 1], "test_size": 0.3, "epochs": 5, "target": "kind", "n_rows": 80}
-    html = render_html(results, summary, compare_to_hybrid(summary), config, real, synthetic, histories)
+    comparison = compare_to_hybrid(summary)
+    html = render_html(results, summary, comparison, comparison_sentences(comparison, summary), config, real,
+                       synthetic, histories)
     parser = ReportParser()
     parser.feed(html)
     return html, parser
@@ -95,11 +97,13 @@ def test_report_is_self_contained_with_decodable_plots(report):
 
 def test_report_tables_and_honest_wording(report):
     html, parser = report
-    assert parser.tables == {"metrics-table": 3, "efficiency-table": 3, "results-table": 6}
+    assert parser.tables == {"metrics-table": 3, "efficiency-table": 3, "verdict-table": 2,
+                           "results-table": 6}
     text = " ".join(parser.text)
     assert "classical statevector simulator" in text
     assert "0.705 ± 0.0071" in text  # hybrid c2st_auc over seeds 0.70, 0.71 (std ddof=1)
-    assert "loss for hybrid" in text  # 0.705 vs 0.6 with lower-is-better: measured as a loss
+    assert "loss vs gaussian_copula (0.6 ± 0)" in text  # 0.705 vs 0.6, lower is better: a measured loss
+    assert "fit_seconds (lower is better): hybrid 3.5 ± 0.71; loss vs gaussian_copula (0.1 ± 0)." in text
     assert all(m.group(1) == "no " for m in re.finditer(r"(\w+ )?quantum advantage", text))
     assert "ctgan seed 0: ValueError: <script>x</script>" in text
 
@@ -125,7 +129,8 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     dom = ReportParser()
     dom.feed(done.stdout)
-    assert dom.tables == {"metrics-table": 3, "efficiency-table": 3, "results-table": 6}
+    assert dom.tables == {"metrics-table": 3, "efficiency-table": 3, "verdict-table": 2,
+                           "results-table": 6}
     assert len(dom.images) == 3 and all(decode_png(src).size for src in dom.images)
     widths = re.search(r'data-widths="([\d,]*)"', done.stdout)
     assert widths, "the page's load event did not fire"
