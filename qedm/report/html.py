@@ -65,12 +65,14 @@ def render_html(results: pd.DataFrame, summary: pd.DataFrame, comparison: pd.Dat
                             f"test_size {config['test_size']}; epochs {config['epochs']}; "
                             f"target {config['target']}; {config['n_rows']} rows.") + "</p>",
              "<h2>Metrics (mean ± std over seeds)</h2>",
-             _summary_table(summary, metrics, metric_direction, "metrics-table"),
+             "<p>↑: higher is better, ↓: lower is better (privacy rows: more private), "
+             "no arrow: shown, not judged.</p>",
+             _metrics_table(summary, metrics, metric_direction),
              "<h2>Hybrid efficiency</h2>",
              "<p>Parameter counts and the cost of the quantum circuit per training step. Circuit runs are "
              "counted as on hardware; here they were simulated classically.</p>",
              _summary_table(summary, [c for c in EFFICIENCY_HEADERS if f"{c}_mean" in summary],
-                            lambda c: 0, "efficiency-table", EFFICIENCY_HEADERS, format_efficiency),
+                            "efficiency-table", EFFICIENCY_HEADERS, format_efficiency),
              "<h2>Hybrid vs baselines, as measured</h2>",
              "<p>Each cell: hybrid's verdict against that model, with the model's mean ± std. "
              "A tie means the means lie within the two stds added in quadrature.</p>",
@@ -95,15 +97,30 @@ def render_html(results: pd.DataFrame, summary: pd.DataFrame, comparison: pd.Dat
             f"<body>\n{body}\n</body></html>\n")
 
 
-def _summary_table(summary: pd.DataFrame, columns: list[str], direction, table_id: str,
+def _metrics_table(summary: pd.DataFrame, metrics: list[str], direction) -> str:
+    """Metrics down, models across (tables stay readable with twenty metrics)."""
+    from qedm.benchmark import format_mean_std
+
+    arrows = {1: " ↑", -1: " ↓", 0: ""}
+    head = "".join(f"<th>{escape(str(m))}</th>" for m in summary["model"])
+    rows = ["<tr><td>seeds ok / failed</td>" + "".join(
+        f"<td>{int(r.n_ok)} / {int(r.n_failed)}</td>" for r in summary.itertuples()) + "</tr>"]
+    for metric in metrics:
+        cells = "".join(f"<td>{escape(format_mean_std(r[f'{metric}_mean'], r[f'{metric}_std']))}</td>"
+                        for _, r in summary.iterrows())
+        rows.append(f"<tr><td>{escape(metric)}{arrows[direction(metric)]}</td>{cells}</tr>")
+    return (f"<table id='metrics-table'><thead><tr><th>metric</th>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>")
+
+
+def _summary_table(summary: pd.DataFrame, columns: list[str], table_id: str,
                    headers: dict[str, str] | None = None, cell=None) -> str:
     """One row per model; cells are mean ± std unless `cell(row, column)` formats them."""
     from qedm.benchmark import format_mean_std
 
     headers = headers or {}
     cell = cell or (lambda row, c: format_mean_std(row[f"{c}_mean"], row[f"{c}_std"]))
-    arrows = {1: " ↑", -1: " ↓", 0: ""}
-    head = "".join(f"<th>{escape(headers.get(c, c))}{arrows[direction(c)]}</th>" for c in columns)
+    head = "".join(f"<th>{escape(headers.get(c, c))}</th>" for c in columns)
     rows = []
     for _, row in summary.iterrows():
         cells = "".join(f"<td>{escape(cell(row, c))}</td>" for c in columns)

@@ -97,7 +97,7 @@ def test_report_is_self_contained_with_decodable_plots(report):
 
 def test_report_tables_and_honest_wording(report):
     html, parser = report
-    assert parser.tables == {"metrics-table": 3, "efficiency-table": 3, "verdict-table": 2,
+    assert parser.tables == {"metrics-table": 2, "efficiency-table": 3, "verdict-table": 2,
                            "results-table": 6}
     text = " ".join(parser.text)
     assert "classical statevector simulator" in text
@@ -129,7 +129,7 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     dom = ReportParser()
     dom.feed(done.stdout)
-    assert dom.tables == {"metrics-table": 3, "efficiency-table": 3, "verdict-table": 2,
+    assert dom.tables == {"metrics-table": 2, "efficiency-table": 3, "verdict-table": 2,
                            "results-table": 6}
     assert len(dom.images) == 3 and all(decode_png(src).size for src in dom.images)
     widths = re.search(r'data-widths="([\d,]*)"', done.stdout)
