@@ -424,7 +424,13 @@ def summary_markdown(summary: pd.DataFrame, comparisons: list[str], config: dict
     lines = [f"# Benchmark on {config['data']}", "",
              f"Seeds {config['seeds']}, test_size {config['test_size']}, epochs {config['epochs']}, "
              f"target {config['target']}.", "", "## Metrics (mean ± std over seeds)", ""]
-    lines += _markdown_table(summary, metrics, lambda row, c: format_mean_std(row[f"{c}_mean"], row[f"{c}_std"]))
+    models = list(summary["model"])
+    lines += ["| metric | " + " | ".join(models) + " |", "|" + "---|" * (len(models) + 1),
+              "| seeds ok / failed | " + " | ".join(f"{r.n_ok} / {r.n_failed}" for r in summary.itertuples()) + " |"]
+    for metric in metrics:
+        arrow = {1: " ↑", -1: " ↓", 0: ""}[metric_direction(metric)]
+        cells = [format_mean_std(r[f"{metric}_mean"], r[f"{metric}_std"]) for _, r in summary.iterrows()]
+        lines.append(f"| {metric}{arrow} | " + " | ".join(cells) + " |")
     lines += ["", "## Hybrid efficiency (parameters, circuit cost per training step, wall time)", ""]
     lines += _markdown_table(summary, efficiency, format_efficiency)
     failed = summary[summary["n_failed"] > 0]
