@@ -1,0 +1,247 @@
+"""Fully quantum dense denoisers for small images: the whole image is one amplitude-encoded state.
+
+`QuantumDenseDenoiser` (qedm's): 64 pixels of x_t are amplitude-encoded on 6 qubits; the
+circuit is `n_blocks` blocks of strongly-entangling layers (Rot on every qubit, then CNOT(q,
+q+r mod n) with the range r = l mod (n-1) + 1 of layer l, as PennyLane's
+StronglyEntanglingLayers); before each block the timestep (and class label) is re-uploaded as
+rotation angles, RY(a[k,q] * pi * t/(T-1)) then RX(c[k, y, q]) on every qubit q. The output is
+read from the final state psi: eps = s_amp * Re(psi) * ||x_t|| + s_prob * (2**n |psi|^2 - 1) + b,
+with per-pixel scale/shift vectors (the only classical parameters). Multiplying by ||x_t||
+gives back the norm that amplitude encoding drops (a classical number the state preparation
+needs anyway), so the amplitude path is an x-linear map U(t) x_t and the probability path adds
+quadratic features.
+
+`KolleDenseDenoiser`: the "Q-Dense" model of Koelle et al. 2024 (arXiv:2401.07049, public
+code `QDenseUndirected`), rebuilt on qedm's simulator: amplitude embedding of the image in
+[0, 1], StronglyEntanglingLayers(pi * tanh(w)) of depth 55 (990 angles, init N(0, 0.4^2)),
+output 64 * probs clamped to [0, 1]; no timestep or label input. It is trained by its own
+protocol (see benchmarks/bench_digits.py), not by the DDPM loss.
+
+Execution: the layers of a block do not depend on the input, so each block is fused into one
+64 x 64 matrix per forward (the identity pushed through the layers with the simulator's
+kron-factored kernels), then applied to the batch with one matmul.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from qedm.errors import ConfigError
+from qedm.quantum.gates import gate_matrix, real_dtype
+from qedm.quantum.simulator import amplitude_state, apply_gate, apply_local_product, cnot_permutation
+
+READOUTS = ("amplitude", "probability", "both")
+ENTANGLERS = ("cnot", "crx")
+
+
+def n_qubits_for(data_dim: int) -> int:
+    """Qubits whose 2**n amplitudes hold data_dim values."""
+    if isinstance(data_dim, bool) or not isinstance(data_dim, int) or data_dim < 2:
+        raise ConfigError(f"data_dim must be an integer >= 2, got {data_dim!r}")
+    return max(1, math.ceil(math.log2(data_dim)))
+
+
+def strongly_entangling_pairs(n_qubits: int, layer: int) -> list[tuple[int, int]]:
+    """CNOT (control, target) pairs of layer `layer` of StronglyEntanglingLayers (default ranges)."""
+    if n_qubits == 1:
+        return []
+    r = layer % (n_qubits - 1) + 1
+    return [(q, (q + r) % n_qubits) for q in range(n_qubits)]
+
+
+class StronglyEntanglingBlock(nn.Module):
+    """Strongly-entangling layers; `matrix(angles)` gives the fused block, transposed.
+
+    angles [L, n, 3] (Rot) and, for entangler="crx", ent_angles [L, n] (one CRX per SEL pair)
+    -> M [2**n, 2**n] with M = U^T, so that `state @ M` applies U to rows.
+    entangler="cnot" is PennyLane's StronglyEntanglingLayers; "crx" puts a trainable CRX(phi)
+    on each of its (control, target) pairs, so that all-zero angles make the block the identity.
+    """
+
+    def __init__(self, n_qubits: int, first_layer: int, n_layers: int, dtype: torch.dtype,
+                 entangler: str = "cnot") -> None:
+        super().__init__()
+        self.n_qubits, self.n_layers, self.dtype, self.entangler = n_qubits, n_layers, dtype, entangler
+        self.pairs = [strongly_entangling_pairs(n_qubits, first_layer + l) for l in range(n_layers)]
+        perms = [cnot_permutation(p, n_qubits) for p in self.pairs]
+        self.register_buffer("perms", torch.stack(perms) if perms else torch.zeros(0, 2**n_qubits, dtype=torch.long),
+                             persistent=False)
+
+    def matrix(self, angles: torch.Tensor, ent_angles: torch.Tensor | None = None) -> torch.Tensor:
+        rot = gate_matrix("Rot", angles, self.dtype)  # [L, n, 2, 2]
+        crx = gate_matrix("CRX", ent_angles[..., None], self.dtype) if self.entangler == "crx" else None
+        state = torch.eye(2**self.n_qubits, dtype=self.dtype, device=angles.device)
+        for l in range(self.n_layers):
+            state = apply_local_product(state, rot[l], self.n_qubits)
+            if crx is None:
+                state = state[:, self.perms[l]]
+                continue
+            for q, pair in enumerate(self.pairs[l]):
+                state = apply_gate(state, crx[l, q], pair, self.n_qubits)
+        return state
+
+
+def _split_layers(n_layers: int, n_blocks: int) -> list[tuple[int, int]]:
+    """(first_layer, size) of n_blocks near-equal consecutive chunks of n_layers."""
+    sizes = [n_layers // n_blocks + (1 if b < n_layers % n_blocks else 0) for b in range(n_blocks)]
+    return [(sum(sizes[:b]), sizes[b]) for b in range(n_blocks)]
+
+
+class QuantumDenseDenoiser(nn.Module):
+    """eps-prediction by one circuit on the amplitude-encoded image: x_t [B, D], t [B] (, y [B]) -> [B, D]."""
+
+    def __init__(
+        self,
+        data_dim: int = 64,
+        n_layers: int = 44,
+        n_blocks: int = 4,
+        n_classes: int | None = None,
+        n_steps: int = 1000,
+        readout: str = "both",
+        entangler: str = "crx",
+        schedule=None,
+        sigma_data: float = 0.5,
+        init_std: float = 0.1,
+        seed: int | None = None,
+        dtype: torch.dtype = torch.complex64,
+    ) -> None:
+        super().__init__()
+        self.data_dim, self.n_qubits = data_dim, n_qubits_for(data_dim)
+        if isinstance(n_layers, bool) or not isinstance(n_layers, int) or n_layers < 1:
+            raise ConfigError(f"n_layers must be a positive integer, got {n_layers!r}")
+        if isinstance(n_blocks, bool) or not isinstance(n_blocks, int) or not 1 <= n_blocks <= n_layers:
+            raise ConfigError(f"n_blocks must be an integer in 1..n_layers={n_layers}, got {n_blocks!r}")
+        if n_classes is not None and (not isinstance(n_classes, int) or n_classes < 1):
+            raise ConfigError(f"n_classes must be a positive integer or None, got {n_classes!r}")
+        if readout not in READOUTS:
+            raise ConfigError(f"readout={readout!r} is not one of: {', '.join(READOUTS)}")
+        if entangler not in ENTANGLERS:
+            raise ConfigError(f"entangler={entangler!r} is not one of: {', '.join(ENTANGLERS)}")
+        if isinstance(n_steps, bool) or not isinstance(n_steps, int) or n_steps < 2:
+            raise ConfigError(f"n_steps must be an integer >= 2, got {n_steps!r}")
+        self.n_layers, self.n_blocks, self.n_classes = n_layers, n_blocks, n_classes
+        self.n_steps, self.readout, self.dtype = n_steps, readout, dtype
+        n, dim = self.n_qubits, 2**self.n_qubits
+        gen = torch.Generator().manual_seed(seed) if seed is not None else None
+        self.weights = nn.Parameter(torch.randn(n_layers, n, 3, generator=gen) * init_std)
+        # CRX angles start at 0: with small Rot angles the circuit starts near the identity.
+        self.ent_angles = nn.Parameter(torch.zeros(n_layers, n)) if entangler == "crx" else None
+        self.time_angles = nn.Parameter(torch.randn(n_blocks, n, generator=gen) * init_std)
+        self.label_angles = None
+        if n_classes is not None:  # row n_classes is the null class (label -1, classifier-free guidance)
+            self.label_angles = nn.Parameter(torch.randn(n_blocks, n_classes + 1, n, generator=gen) * init_std)
+        self.blocks = nn.ModuleList(StronglyEntanglingBlock(n, first, size, dtype, entangler)
+                                    for first, size in _split_layers(n_layers, n_blocks))
+        self.amp_scale = nn.Parameter(torch.ones(dim)) if readout != "probability" else None
+        self.prob_scale = nn.Parameter(torch.zeros(dim) if readout == "both" else torch.ones(dim)) \
+            if readout != "amplitude" else None
+        self.shift = nn.Parameter(torch.zeros(dim))
+        self.sigma_data = float(sigma_data)
+        self.preconditioned = schedule is not None
+        if schedule is not None:
+            if schedule.n_steps != n_steps:
+                raise ConfigError(f"schedule has {schedule.n_steps} steps but n_steps={n_steps}")
+            # float64: 1 - alpha_bar near t = 0 needs the digits float32 would drop.
+            self.register_buffer("alphas_cumprod", schedule.alphas_cumprod.double(), persistent=False)
+
+    def parameter_counts(self) -> dict[str, int]:
+        """Trainable parameters: circuit angles ("quantum") and readout scale/shift ("classical")."""
+        angles = (self.weights, self.ent_angles, self.time_angles, self.label_angles)
+        quantum = sum(p.numel() for p in angles if p is not None)
+        total = sum(p.numel() for p in self.parameters() if p.requires_grad)
+        return {"classical": total - quantum, "quantum": quantum, "total": total}
+
+    def _labels(self, y: torch.Tensor | None, batch: int, device) -> torch.Tensor:
+        if y is None:
+            return torch.full((batch,), self.n_classes, dtype=torch.long, device=device)
+        y = torch.as_tensor(y, device=device).long().reshape(-1)
+        if y.shape[0] != batch:
+            raise ConfigError(f"y has {y.shape[0]} labels for a batch of {batch}")
+        if bool(((y < -1) | (y >= self.n_classes)).any()):
+            raise ConfigError(f"labels must lie in -1..{self.n_classes - 1} (-1 = no class)")
+        return torch.where(y < 0, torch.full_like(y, self.n_classes), y)
+
+    def final_state(self, x_t: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """The circuit's output state: x_t [B, D], t [B] -> [B, 2**n] complex."""
+        if x_t.dim() != 2 or x_t.shape[1] != self.data_dim:
+            raise ConfigError(f"x_t must have shape [B, {self.data_dim}], got {tuple(x_t.shape)}")
+        batch, n = x_t.shape[0], self.n_qubits
+        # A row of exact zeros has no direction; a tiny offset keeps it encodable.
+        x = x_t.to(real_dtype(self.dtype))
+        x = x + (x.abs().sum(1, keepdim=True) == 0).to(x.dtype) * 1e-6
+        state = amplitude_state(x, n, self.dtype)
+        tau = torch.as_tensor(t, device=x.device).to(x.dtype).reshape(-1, 1) * (math.pi / (self.n_steps - 1))
+        labels = self._labels(y, batch, x.device) if self.label_angles is not None else None
+        for k, block in enumerate(self.blocks):
+            mats = gate_matrix("RY", (tau * self.time_angles[k])[..., None], self.dtype)  # [B, n, 2, 2]
+            if labels is not None:
+                mats = gate_matrix("RX", self.label_angles[k][labels][..., None], self.dtype) @ mats
+            state = apply_local_product(state, mats, n)
+            first = sum(b.n_layers for b in self.blocks[:k])
+            ent = self.ent_angles[first:first + block.n_layers] if self.ent_angles is not None else None
+            state = state @ block.matrix(self.weights[first:first + block.n_layers], ent)
+        return state
+
+    def circuit_output(self, x_in: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        """Circuit output: s_amp * Re(psi) * ||x_in|| + s_prob * (2**n |psi|^2 - 1) + b: [B, D]."""
+        state = self.final_state(x_in, t, y)[:, : self.data_dim]
+        out = self.shift[: self.data_dim].expand(x_in.shape[0], -1)
+        if self.amp_scale is not None:
+            norm = x_in.to(state.real.dtype).norm(dim=1, keepdim=True)
+            out = out + self.amp_scale[: self.data_dim] * state.real * norm
+        if self.prob_scale is not None:
+            probs = state.real**2 + state.imag**2
+            out = out + self.prob_scale[: self.data_dim] * (probs * 2**self.n_qubits - 1)
+        return out
+
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """Predicted noise: x_t [B, D], t [B], y [B] or None -> [B, D].
+
+        With a schedule, the circuit predicts x0 through Karras et al.'s (2022) preconditioning
+        (parameter-free): with sigma = s/a, x~ = x_t/a, D = c_skip x~ + c_out F(c_in x~), and
+        eps = (x_t - a D)/s. The circuit's output then needs gains near 1 at every noise level,
+        which a unitary map can give; predicting eps directly needs gains up to 1/s.
+        """
+        if y is not None and self.n_classes is None:
+            raise ConfigError("this denoiser was built without n_classes; it takes no labels y")
+        if not self.preconditioned:
+            return self.circuit_output(x_t, t, y).to(x_t.dtype)
+        abar = self.alphas_cumprod.double()[torch.as_tensor(t, device=x_t.device).long()][:, None]
+        a, s = abar.sqrt(), (1 - abar).sqrt()
+        sigma, sd2 = s / a, self.sigma_data**2
+        c_skip, c_out = sd2 / (sigma**2 + sd2), sigma * self.sigma_data / (sigma**2 + sd2).sqrt()
+        c_in_over_a = sigma / (sigma**2 + sd2).sqrt() / s  # c_in / a, written stably for a -> 0
+        f = self.circuit_output(x_t * c_in_over_a.to(x_t.dtype), t, y)
+        # eps = (x_t - a (c_skip x_t / a + c_out F)) / s
+        eps = x_t * ((1 - c_skip) / s).to(x_t.dtype) - f.to(x_t.dtype) * (a * c_out / s).to(x_t.dtype)
+        return eps
+
+
+class KolleDenseDenoiser(nn.Module):
+    """Koelle et al.'s Q-Dense (undirected): image [B, D] in [0, 1] -> 2**n probs * D clamped to [0, 1]."""
+
+    def __init__(self, data_dim: int = 64, depth: int = 55, seed: int | None = None,
+                 dtype: torch.dtype = torch.complex64) -> None:
+        super().__init__()
+        self.data_dim, self.n_qubits, self.depth = data_dim, n_qubits_for(data_dim), depth
+        gen = torch.Generator().manual_seed(seed) if seed is not None else None
+        self.weights = nn.Parameter(torch.randn(depth, self.n_qubits, 3, generator=gen) * 0.4)
+        self.block = StronglyEntanglingBlock(self.n_qubits, 0, depth, dtype)
+        self.dtype = dtype
+
+    def parameter_counts(self) -> dict[str, int]:
+        """All 990 (depth 55 x 6 qubits x 3) parameters are circuit angles."""
+        return {"classical": 0, "quantum": self.weights.numel(), "total": self.weights.numel()}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x [B, D] (pixels in [0, 1]) -> [B, D] in [0, 1]."""
+        # PennyLane's AmplitudeEmbedding(normalize=True, pad_with=0.1) pads only beyond D.
+        dim = 2**self.n_qubits
+        x = torch.nn.functional.pad(x.to(real_dtype(self.dtype)), (0, dim - self.data_dim), value=0.1)
+        state = amplitude_state(x, self.n_qubits, self.dtype)
+        state = state @ self.block.matrix(math.pi * torch.tanh(self.weights))
+        probs = state.real**2 + state.imag**2
+        return torch.clamp(probs[:, : self.data_dim] * self.data_dim, 0, 1)
