@@ -39,9 +39,21 @@ def timed(fn, device: str, repeats: int, warmup: int = 2) -> float:
     return statistics.median(times)
 
 
-def qedm_step(n: int, layers: int, batch: int, device: str):
+def interleaved(fns: dict, device: str, repeats: int) -> dict:
+    """Median seconds of each closure, timed round-robin so all see the same machine load."""
+    for fn in fns.values():
+        fn()
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            times[name].append(timed(fn, device, repeats=1, warmup=0))
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def qedm_step(n: int, layers: int, batch: int, device: str, execution: str = "auto"):
     """A closure running forward+backward of one batch through qedm's VQC."""
-    vqc = VQC(n, layers, encoding="angle", entangler="ring", observables="z", init="uniform", seed=0).to(device)
+    vqc = VQC(n, layers, encoding="angle", entangler="ring", observables="z", init="uniform", seed=0,
+              execution=execution).to(device)
     x = torch.rand(batch, n, device=device, requires_grad=True)
 
     def step():
@@ -51,13 +63,13 @@ def qedm_step(n: int, layers: int, batch: int, device: str):
     return step
 
 
-def qedm_macs(n: int, layers: int, batch: int) -> float:
-    """Complex MACs of qedm's forward path (encoding, layers, expectation); backward ~2x more."""
+def qedm_real_macs(n: int, layers: int, batch: int) -> float:
+    """Real multiply-adds of qedm's forward GEMMs (layer kernels, fused apply); backward ~2x more."""
     dim, mode = 2**n, choose_execution(n, layers, batch)
-    per_row = dim * (sum(2**s for _, s in kron_groups(n)))
-    layer_macs = layers * (dim if mode == "fused" else batch) * per_row
-    apply = batch * dim * dim if mode == "fused" else 0
-    return layer_macs + apply + batch * dim * n / 2  # expectation: real MACs counted as half
+    per_column = dim * 2 * sum(2**s for _, s in kron_groups(n))  # real GEMM on re and im parts
+    if mode == "fused":  # Lb - 1 complex compositions plus the complex apply
+        return 4 * (layers - 1) * dim**3 + 4 * batch * dim * dim
+    return layers * batch * per_column
 
 
 def pennylane_step(n: int, layers: int, batch: int, device: str):
@@ -90,12 +102,11 @@ def torchquantum_step(n: int, layers: int, batch: int, device: str):
     """Optional: the same circuit in torchquantum (only when it imports)."""
     import torchquantum as tq
 
-    qdev = tq.QuantumDevice(n_wires=n, bsz=batch, device=device)
     w = (torch.rand(layers, n, 3, device=device) * 2 * math.pi).requires_grad_(True)
     x = torch.rand(batch, n, device=device, requires_grad=True)
 
     def step():
-        qdev.reset_states(batch)
+        qdev = tq.QuantumDevice(n_wires=n, bsz=batch, device=device)
         for q in range(n):
             tq.functional.ry(qdev, wires=q, params=x[:, q])
         for layer in range(layers):
@@ -103,19 +114,17 @@ def torchquantum_step(n: int, layers: int, batch: int, device: str):
                 tq.functional.rot(qdev, wires=q, params=w[layer, q].expand(batch, 3))
             for q in range(n if n > 2 else 1):
                 tq.functional.cnot(qdev, wires=[q, (q + 1) % n])
-        tq.measurements.expval_joint_analytical  # noqa: B018 (exists check)
-        probs = qdev.get_states_1d().abs() ** 2
-        probs.sum().backward()
+        (qdev.get_states_1d().abs() ** 2).sum().backward()
 
     return step
 
 
-def matmul_ceiling(device: str, size: int = 1024) -> float:
-    """GFLOP/s of a plain complex64 matmul (the reference ceiling; 8 real flops per complex MAC)."""
-    a = torch.randn(size, size, dtype=torch.complex64, device=device)
-    b = torch.randn(size, size, dtype=torch.complex64, device=device)
+def matmul_ceiling(device: str, dtype: torch.dtype, size: int = 1024) -> float:
+    """GFLOP/s of a plain large matmul (the reference ceiling; a complex MAC is 8 real flops)."""
+    a = torch.randn(size, size, dtype=dtype, device=device)
+    b = torch.randn(size, size, dtype=dtype, device=device)
     seconds = timed(lambda: a @ b, device, repeats=5, warmup=1)
-    return 8 * size**3 / seconds / 1e9
+    return (8 if dtype.is_complex else 2) * size**3 / seconds / 1e9
 
 
 def main() -> None:
@@ -125,6 +134,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--torchquantum", action="store_true", help="add a torchquantum column if it imports")
     parser.add_argument("--skip-pennylane", action="store_true")
+    parser.add_argument("--compare-executions", action="store_true",
+                        help="also time execution='fused' and 'layers' (the cost-model crossover)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -140,23 +151,32 @@ def main() -> None:
         except ImportError:
             print("torchquantum does not import: column skipped")
     rows = CPU_ROWS + (CUDA_ROWS if device == "cuda" else [])
-    ceiling = matmul_ceiling(device)
+    ceiling = matmul_ceiling(device, torch.complex64)
+    real_ceiling = matmul_ceiling(device, torch.float32)
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.processor() or platform.machine()}, "
           f"torch {torch.__version__}, threads {torch.get_num_threads()}, device {device}")
-    print(f"# complex64 1024^3 matmul ceiling: {ceiling:.1f} GFLOP/s")
+    print(f"# 1024^3 matmul ceiling: complex64 {ceiling:.1f} GFLOP/s, float32 {real_ceiling:.1f} GFLOP/s "
+          "(qedm's GEMMs are real float32 except the fused apply; % is of the complex64 ceiling)")
     header = "| n | L | B | path | qedm ms | GFLOP/s | % ceiling | PennyLane ms | PL/qedm |"
     print(header + (" torchquantum ms |" if tq_ok else ""))
     print("|" + "---|" * (9 + tq_ok))
     for n, layers, batch in rows:
-        ours = timed(qedm_step(n, layers, batch, device), device, args.repeats)
-        gflops = 3 * 8 * qedm_macs(n, layers, batch) / ours / 1e9  # backward ~2x forward
-        pl = float("nan")
+        fns = {"qedm": qedm_step(n, layers, batch, device)}
+        if args.compare_executions:
+            fns.update({m: qedm_step(n, layers, batch, device, m) for m in ("fused", "layers") if n <= 10 or m == "layers"})
         if not args.skip_pennylane and n <= 14:
-            pl = timed(pennylane_step(n, layers, batch, device), device, max(3, args.repeats // 2), warmup=1)
+            fns["pl"] = pennylane_step(n, layers, batch, device)
+        if tq_ok:
+            fns["tq"] = torchquantum_step(n, layers, batch, device)
+        t = interleaved(fns, device, args.repeats)
+        ours, pl = t["qedm"], t.get("pl", float("nan"))
+        gflops = 3 * 2 * qedm_real_macs(n, layers, batch) / ours / 1e9  # backward ~2x forward
         line = (f"| {n} | {layers} | {batch} | {choose_execution(n, layers, batch)} | {ours * 1e3:.2f} | "
                 f"{gflops:.1f} | {100 * gflops / ceiling:.0f}% | {pl * 1e3:.1f} | {pl / ours:.1f}x |")
         if tq_ok:
-            line += f" {timed(torchquantum_step(n, layers, batch, device), device, args.repeats) * 1e3:.2f} |"
+            line += f" {t['tq'] * 1e3:.2f} |"
+        if args.compare_executions:
+            line += " " + ", ".join(f"{m} {t[m] * 1e3:.2f} ms" for m in ("fused", "layers") if m in t)
         print(line, flush=True)
 
 

@@ -18,17 +18,20 @@ per group of <= 5 wires (on the complex state viewed as real, so a quarter of th
 complex arithmetic), the CNOTs one row gather; RZ(c) of a layer and RZ(a) of the next merge
 into one phase multiply, and the last RZ(c) is dropped when only Z expectations are needed.
 The trainable blocks do not depend on x, so a run of them can instead be fused into one
-2**n x 2**n unitary U, built once per forward by pushing the identity (2**n columns) through
-the same kernels, independent of B, and applied to all encoded states with one complex GEMM.
+2**n x 2**n unitary U (`fused_unitary`: per layer the kron of its Rot matrices with rows
+permuted by the CNOTs, composed by Lb - 1 matmuls), built once per forward independent of B
+and applied to all encoded states with one complex GEMM.
 Cost model (`choose_execution`), in real MACs for a run of Lb layers, with
-c = 2 * sum over wire groups of 2**group + 16 (elementwise work per amplitude and layer):
-    layers = Lb * B * 2**n * c
-    fused  = Lb * 2**n * 2**n * c + 4 * B * 4**n * MATMUL_DISCOUNT
-(MATMUL_DISCOUNT = 0.25: one large GEMM runs near peak, the layered kernels do not).
-Fusing pays only while 2**n is well below B: measured on the 2-core CPU (1 thread, B=256,
-L=4) fused vs layers was 3.0 vs 3.7 ms at n=6 and 12 vs 9 ms at n=8, so the crossover is
-n ~ 7 at B=256 (n ~ 6 at B=128), which the model reproduces. (The issue's guess of n ~ 10-12
-assumed a slow gate-by-gate path; the layered kernels above move the crossover down.)
+c = 2 * sum over wire groups of 2**group + 16 (elementwise work per amplitude and layer),
+and a fixed KERNEL_COST per kernel call (Python/dispatch overhead, forward and backward):
+    layers = Lb * B * 2**n * c             + Lb * (4 * groups + 2) * KERNEL_COST
+    fused  = 4 * (Lb - 1) * 8**n + B * 4**n + (2 * Lb + n + 4) * KERNEL_COST
+(a complex MAC is 4 real MACs; the final GEMM is counted at a quarter because one large GEMM
+runs near peak while the layered kernels do not). Fusing pays only for small registers:
+measured on the 2-core CPU (1 thread, B=256, L=4, forward+backward, interleaved timing)
+fused vs layers was 2.4 vs 3.6 ms at n=6 and 27 vs 8.4 ms at n=8 (1.7 s vs 45 ms at n=10,
+L=6), so the crossover is n ~ 7 at B=256, which the model reproduces. (The issue's guess of
+n ~ 10-12 assumed a slow gate-by-gate path; the layered kernels above move it down.)
 Product-state encodings are built directly: angle = kron of [cos(x/2), sin(x/2)] vectors,
 iqp = uniform amplitudes times exp(-i/2 * sum_t theta_t z_t), one matmul with a sign matrix;
 reupload applies its per-sample RY layer as per-row kron groups (`apply_local_product`).
@@ -43,7 +46,7 @@ import torch
 from torch import nn
 
 from qedm.errors import CircuitError
-from qedm.quantum.gates import gate_matrix, real_dtype
+from qedm.quantum.gates import gate_matrix, kron_chain, real_dtype
 from qedm.quantum.ir import Observable, Op, Param
 from qedm.quantum.simulator import (
     amplitude_state,
@@ -62,7 +65,7 @@ OBSERVABLES = ("z", "zz", "both")
 INITS = ("small", "identity", "uniform")
 DIFF_METHODS = ("backprop", "parameter-shift", "spsa")
 EXECUTIONS = ("auto", "fused", "layers", "gates")
-MATMUL_DISCOUNT = 0.25
+KERNEL_COST = 100_000  # real MACs one kernel call costs in overhead (~10 us at ~10 GMAC/s)
 SMALL_INIT_STD = 0.05
 
 
@@ -97,10 +100,11 @@ def _unit(phase: torch.Tensor) -> torch.Tensor:
 
 def choose_execution(n_qubits: int, layers_per_run: int, batch: int) -> str:
     """'fused' or 'layers' for a run of data-independent layers, by the cost model above."""
-    c = 2 * sum(2**size for _, size in kron_groups(n_qubits)) + 16
+    groups = kron_groups(n_qubits)
+    c = 2 * sum(2**size for _, size in groups) + 16
     dim = 2**n_qubits
-    layered = layers_per_run * batch * dim * c
-    fused = layers_per_run * dim * dim * c + 4 * batch * dim * dim * MATMUL_DISCOUNT
+    layered = layers_per_run * (batch * dim * c + (4 * len(groups) + 2) * KERNEL_COST)
+    fused = 4 * (layers_per_run - 1) * dim**3 + batch * dim**2 + (2 * layers_per_run + n_qubits + 4) * KERNEL_COST
     return "fused" if fused < layered else "layers"
 
 
@@ -238,8 +242,7 @@ class VQC(nn.Module):
             thetas = torch.cat([x[:, :k]] + ([torch.stack([x[:, i] * x[:, j] for i, j in pairs], 1)] if pairs else []), 1)
             phase = -0.5 * (thetas @ self.iqp_signs.T)
             return (torch.complex(torch.cos(phase), torch.sin(phase)) * 2 ** (-n / 2)).to(self.dtype)
-        angles = torch.nn.functional.pad(x, (0, n - k))
-        return product_state_ry(angles, self.dtype)
+        return product_state_ry(torch.nn.functional.pad(x, (0, n - k)) if k < n else x, self.dtype)
 
     def _evolve(self, state: torch.Tensor, weights: torch.Tensor, final_phase: bool = True) -> torch.Tensor:
         """Apply layers weights [Lb, n, 3] to a basis-first state [2**n, C] -> [2**n, C].
@@ -251,7 +254,7 @@ class VQC(nn.Module):
         measurement can see.
         """
         zs, zs_moved, index = self.qubit_signs, self.qubit_signs_moved, self.entangler_index
-        a, b, c = weights[..., 0], weights[..., 1], weights[..., 2]
+        a, b, c = weights.unbind(-1)
         cos, sin = torch.cos(b / 2), torch.sin(b / 2)
         ry = torch.stack([torch.stack([cos, -sin], -1), torch.stack([sin, cos], -1)], -2)  # [Lb, n, 2, 2]
         # phase[l] follows layer l's gather: RZ(c_l) seen through the permutation, then RZ(a_{l+1})
@@ -264,17 +267,28 @@ class VQC(nn.Module):
                 state = state * _unit(phase[layer])[:, None]
         return state
 
+    def fused_unitary(self, weights: torch.Tensor) -> torch.Tensor:
+        """The layers weights [Lb, n, 3] as one matrix U [2**n, 2**n] (final state = U @ state).
+
+        Each layer is the kron of its Rot matrices with rows permuted by the CNOTs; the
+        layers are composed by Lb - 1 matmuls: independent of the batch, built once per forward.
+        """
+        layers = kron_chain(gate_matrix("Rot", weights, self.dtype))[:, self.entangler_index, :]
+        unitary = layers[0]
+        for layer in layers[1:]:
+            unitary = layer @ unitary
+        return unitary
+
     def _layers(self, state: torch.Tensor, weights: torch.Tensor, mode: str, final_phase: bool) -> torch.Tensor:
         """Layers on a basis-first state [2**n, B]: directly, or fused into one unitary first."""
         if mode == "fused":
-            eye = torch.eye(2**self.n_qubits, dtype=self.dtype, device=state.device)
-            return self._evolve(eye, weights, final_phase) @ state
+            return self.fused_unitary(weights) @ state
         return self._evolve(state, weights, final_phase)
 
     def _final_state(self, x: torch.Tensor, weights: torch.Tensor, final_phase: bool) -> torch.Tensor:
         """Fast exact path: basis-first final state [2**n, B] (global phases exact iff final_phase)."""
         batch, n = x.shape[0], self.n_qubits
-        state = self._encode(x).T
+        state = self._encode(x).T.contiguous()
         if self.n_layers == 0:
             return state
         if self.encoding != "reupload":

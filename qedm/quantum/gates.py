@@ -92,9 +92,9 @@ def gate_matrix(
 
 def kron_chain(mats: torch.Tensor) -> torch.Tensor:
     """Kronecker product over axis -3: mats [..., k, 2, 2] -> [..., 2**k, 2**k] (first factor = MSB)."""
-    out = mats[..., 0, :, :]
-    for q in range(1, mats.shape[-3]):
-        m = mats[..., q, :, :]
+    factors = mats.unbind(-3)
+    out = factors[0]
+    for m in factors[1:]:
         d = out.shape[-1]
         out = (out[..., :, None, :, None] * m[..., None, :, None, :]).reshape(
             *out.shape[:-2], 2 * d, 2 * d

@@ -59,10 +59,10 @@ def amplitude_state(features: torch.Tensor, n_qubits: int, dtype: torch.dtype) -
 def product_state_ry(angles: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """RY(angles[:, q]) on qubit q applied to |0...0>: angles [B, n] -> [B, 2**n] (a kron of real 2-vectors)."""
     half = angles / 2
-    vecs = torch.stack([torch.cos(half), torch.sin(half)], dim=-1)  # [B, n, 2]
-    out = vecs[:, 0]
-    for q in range(1, vecs.shape[1]):
-        out = (out[:, :, None] * vecs[:, q, None, :]).reshape(out.shape[0], -1)
+    vecs = torch.stack([torch.cos(half), torch.sin(half)], dim=-1).unbind(1)  # n x [B, 2]
+    out = vecs[0]
+    for vec in vecs[1:]:
+        out = (out[:, :, None] * vec[:, None, :]).reshape(out.shape[0], -1)
     return out.to(dtype)
 
 
