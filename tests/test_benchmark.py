@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -93,6 +94,7 @@ def test_engine_with_stub_models_writes_files_summary_and_resumes(tmp_path):
     md = (tmp_path / "summary.md").read_text()
     assert f"{values.mean():.4g} ± {np.std(values, ddof=1):.2g}" in md
     assert "classical statevector simulator" in md and "stub failure" in md
+    assert all(m.group(1) == "no " for m in re.finditer(r"(\w+ )?quantum advantage", md))
     config = json.loads((tmp_path / "benchmark_config.json").read_text())
     assert config["seeds"] == [0, 1] and config["target"] == "species"
     assert len(BootstrapModel.calls) == 6

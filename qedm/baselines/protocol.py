@@ -8,7 +8,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import pandas as pd
 
-from qedm.errors import ConfigError
+from qedm.errors import ConfigError, QEDMError
 
 QEDM_MODELS = ("hybrid", "quantum", "classical")
 SDV_MODELS = ("gaussian_copula", "ctgan", "tvae")
@@ -69,6 +69,8 @@ class QEDMModel:
         return self
 
     def sample(self, n: int, seed: int = 0) -> pd.DataFrame:
+        if self.model is None:
+            raise QEDMError(f"{self.name} is not fitted yet: call fit(data) first")
         return self.model.sample(n, seed=seed)
 
     def parameter_counts(self) -> dict[str, int]:
@@ -82,10 +84,6 @@ class QEDMModel:
     @property
     def history(self) -> list[dict]:
         return list(getattr(self.model, "history", []) or [])
-
-    @property
-    def epochs(self) -> int:
-        return int(self.model.config.epochs) if self.model is not None else int(self.overrides.get("epochs", 0))
 
 
 def make_model(name: str, seed: int = 0, epochs: int | None = None, batch_size: int | None = None,
