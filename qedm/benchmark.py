@@ -26,6 +26,7 @@ from qedm.baselines.protocol import MODEL_NAMES, QEDM_MODELS, make_model
 from qedm.errors import ConfigError, DataError
 
 RESULTS_FILE, SUMMARY_CSV, SUMMARY_MD = "results.csv", "summary.csv", "summary.md"
+COMPARISON_CSV = "comparison.csv"
 REPORT_FILE, CONFIG_FILE = "report.html", "benchmark_config.json"
 # Everything in a results row that is not a metric of the synthetic data.
 INFO_COLUMNS = ("model", "seed", "status", "error", "n_train", "n_holdout", "n_real", "n_synthetic", "fit_seconds",
@@ -127,12 +128,14 @@ def run_benchmark(
     comparison = compare_to_hybrid(summary)
     comparisons = comparison_sentences(comparison, summary)
     atomic_write_csv(summary, out_dir / SUMMARY_CSV)
+    atomic_write_csv(comparison, out_dir / COMPARISON_CSV)
     atomic_write_text(out_dir / SUMMARY_MD, summary_markdown(summary, comparisons, config))
     real_train = split_table(table, target, test_size, seeds[0])[0]
     from qedm.report.html import write_report
 
     write_report(out_dir / REPORT_FILE, current, summary, comparison, comparisons, config, real_train, out_dir)
-    files = {name: out_dir / name for name in (RESULTS_FILE, SUMMARY_CSV, SUMMARY_MD, REPORT_FILE, CONFIG_FILE)}
+    names = (RESULTS_FILE, SUMMARY_CSV, SUMMARY_MD, COMPARISON_CSV, REPORT_FILE, CONFIG_FILE)
+    files = {name: out_dir / name for name in names}
     return BenchmarkResult(current.reset_index(drop=True), summary, comparison, comparisons, out_dir, files)
 
 

@@ -73,7 +73,7 @@ def test_engine_with_stub_models_writes_files_summary_and_resumes(tmp_path):
     kwargs = dict(models=["hybrid", "tvae", "ctgan"], seeds=[0, 1], out_dir=tmp_path, target="species",
                   progress=False, evaluator=mean_gap, model_factory=stub_factory)
     result = run_benchmark(data, **kwargs)
-    for name in ("results.csv", "summary.csv", "summary.md", "report.html", "benchmark_config.json"):
+    for name in ("results.csv", "summary.csv", "summary.md", "comparison.csv", "report.html", "benchmark_config.json"):
         assert (tmp_path / name).is_file(), name
     for model in ("hybrid", "tvae"):
         for seed in (0, 1):
@@ -98,6 +98,8 @@ def test_engine_with_stub_models_writes_files_summary_and_resumes(tmp_path):
     config = json.loads((tmp_path / "benchmark_config.json").read_text())
     assert config["seeds"] == [0, 1] and config["target"] == "species"
     assert len(BootstrapModel.calls) == 6
+    verdicts = pd.read_csv(tmp_path / "comparison.csv")
+    assert set(verdicts["baseline"]) == {"tvae"} and set(verdicts["verdict"]) <= {"win", "tie", "loss"}
 
     # Resume: finished cells are reused, only the failed ones are retried.
     BootstrapModel.calls = []
