@@ -261,7 +261,7 @@ def _efficiency(model) -> dict[str, Any]:
     out["matched_hidden"] = getattr(model, "matched", {}).get("hidden", np.nan)
     res = model.resources() if hasattr(model, "resources") else {}
     if res:
-        method = getattr(getattr(getattr(model, "model", None), "config", None), "diff_method", "backprop")
+        method = res.get("diff_method", "backprop")
         evals, shots = res.get("evaluations_per_step", {}), res.get("shots_per_step", {})
         out["qubits"] = res.get("qubits", np.nan)
         out["circuit_depth"] = res.get("depth", np.nan)

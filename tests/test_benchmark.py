@@ -246,3 +246,17 @@ def test_classical_denoiser_is_matched_to_the_hybrid_parameter_budget():
     best = classical_count(hidden)
     assert abs(best - target) <= min(abs(classical_count(hidden - 1) - target), abs(classical_count(hidden + 1) - target))
     assert abs(best - target) / target < 0.05
+
+
+def test_hybrid_cell_records_circuit_costs(tmp_path, one_torch_thread):
+    options = {"n_qubits": 2, "n_layers": 1, "n_steps": 20, "sample_steps": 5, "batch_size": 32,
+               "diff_method": "parameter-shift", "shots": 50}
+    result = run_benchmark(iris_like(60), ["hybrid"], [0], tmp_path, target="species", epochs=1,
+                           progress=False, qedm_options=options, evaluator=mean_gap)
+    row = result.results.iloc[0]
+    assert row["status"] == "ok", row["error"]
+    weights = 1 * 2 * 3  # n_layers x n_qubits x 3 Rot angles
+    assert row["qubits"] == 2 and row["params_quantum"] == weights
+    # Parameter-shift: per row, one plain run plus two shifted runs per weight angle.
+    assert row["circuit_evals_per_step"] == 32 * (2 * weights + 1)
+    assert row["shots_per_step"] == 32 * (2 * weights + 1) * 50

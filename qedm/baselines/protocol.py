@@ -77,9 +77,15 @@ class QEDMModel:
         return dict(self.model.parameter_counts())
 
     def resources(self) -> dict[str, Any]:
-        """Circuit costs per training step at the batch size training really used (<= rows)."""
-        batch = min(self.model.config.batch_size, self._n_rows or self.model.config.batch_size)
-        return dict(self.model.resources(batch_size=batch))
+        """Circuit costs per training step at the batch size training really used (<= rows).
+
+        Adds `diff_method`, the gradient method training used (which evaluation count applies).
+        """
+        config = self.model.config
+        report = dict(self.model.resources(batch_size=min(config.batch_size, self._n_rows or config.batch_size)))
+        if report:
+            report["diff_method"] = config.diff_method
+        return report
 
     @property
     def history(self) -> list[dict]:
