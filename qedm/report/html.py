@@ -40,7 +40,7 @@ def write_report(path: str | Path, results: pd.DataFrame, summary: pd.DataFrame,
         ok = results[(results["model"] == model) & (results["seed"] == seed) & (results["status"] == "ok")]
         if len(ok) and sample_path.is_file():
             synthetic[model] = pd.read_csv(sample_path)
-    histories: dict[str, dict[int, list[dict]]] = {}
+    histories: dict[str, dict[int, list[dict]]] = {m: {} for m in summary["model"]}
     for row in results[results["status"] == "ok"].itertuples():
         history_path = run_dir / "histories" / f"{row.model}_seed{int(row.seed)}.json"
         if history_path.is_file():
@@ -86,8 +86,11 @@ def render_html(results: pd.DataFrame, summary: pd.DataFrame, comparison: pd.Dat
                   _img(marginal_histograms(real_train, synthetic), "marginal histograms"),
                   "<h2>Correlations (numeric columns and category codes)</h2>",
                   _img(correlation_heatmaps(real_train, synthetic), "correlation heatmaps")]
-    if histories:
-        parts += ["<h2>Training loss</h2>", _img(loss_curves(histories), "training loss curves")]
+    if any(histories.values()):
+        parts += ["<h2>Training loss</h2>",
+                  "<p>Each model's own training loss (diffusion: noise-prediction MSE; CTGAN: generator "
+                  "loss; TVAE: its ELBO loss), so values are comparable across seeds, not across models.</p>",
+                  _img(loss_curves(histories), "training loss curves")]
     shown = [c for c in results.columns if c in INFO_COLUMNS or c in metrics]
     parts += ["<h2>All runs</h2>", "<p>Headline columns; results.csv holds every score.</p>",
               _frame_table(results[shown], "results-table")]
@@ -160,7 +163,9 @@ def _frame_table(frame: pd.DataFrame, table_id: str) -> str:
 
 def _cell(value: Any) -> str:
     if isinstance(value, (float, np.floating)):
-        return "" if np.isnan(value) else f"{value:.4g}"
+        if np.isnan(value):
+            return ""
+        return f"{value:,.0f}" if value.is_integer() and abs(value) >= 1e4 else f"{value:.4g}"
     return str(value)
 
 
