@@ -93,7 +93,11 @@ class QRNGNoise:
 
 
 def make_noise_source(kind: str = "prng", seed: int | None = None) -> NoiseSource:
-    """The noise source named `kind` ("prng" | "qrng"), seeded with `seed`."""
+    """The noise source named `kind` ("prng" | "qrng"), seeded with `seed`.
+
+    "qrng" draws bits from a simulated quantum circuit: on a simulator those bits are
+    pseudo-random (seeded), not quantum, so "qrng" is reproducible and no more random than "prng".
+    """
     if kind == "prng":
         return PRNGNoise(seed)
     if kind == "qrng":

@@ -7,6 +7,7 @@ torch.no_grad. `progress(step, total)` is called once per model evaluation (step
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -178,7 +179,7 @@ def dpm_solver_pp_sample(
             if x0_prev is not None:
                 r = h_prev / h
                 d = (1 + 1 / (2 * r)) * x0 - (1 / (2 * r)) * x0_prev
-            x = (sigma[i + 1] / sigma[i]) * x - alpha[i + 1] * torch.expm1(torch.tensor(-h)).item() * d
+            x = (sigma[i + 1] / sigma[i]) * x - alpha[i + 1] * math.expm1(-h) * d
             x0_prev, h_prev = x0, h
         if progress is not None:
             progress(i + 1, len(ts))
