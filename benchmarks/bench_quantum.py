@@ -23,30 +23,30 @@ CPU_ROWS = [(6, 4, 256), (8, 4, 256), (10, 6, 256), (12, 6, 128)]
 CUDA_ROWS = [(16, 4, 64), (18, 4, 32), (20, 4, 16)]
 
 
-def timed(fn, device: str, repeats: int, warmup: int = 2) -> float:
-    """Median seconds of fn() after warm-up."""
+def timed(fn, device: str, repeats: int, warmup: int = 2, clock=time.perf_counter) -> float:
+    """Median seconds of fn() after warm-up, on `clock`."""
     for _ in range(warmup):
         fn()
     times = []
     for _ in range(repeats):
         if device == "cuda":
             torch.cuda.synchronize()
-        start = time.perf_counter()
+        start = clock()
         fn()
         if device == "cuda":
             torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
     return statistics.median(times)
 
 
-def interleaved(fns: dict, device: str, repeats: int) -> dict:
+def interleaved(fns: dict, device: str, repeats: int, clock) -> dict:
     """Median seconds of each closure, timed round-robin so all see the same machine load."""
     for fn in fns.values():
         fn()
     times = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
-            times[name].append(timed(fn, device, repeats=1, warmup=0))
+            times[name].append(timed(fn, device, repeats=1, warmup=0, clock=clock))
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
@@ -119,11 +119,11 @@ def torchquantum_step(n: int, layers: int, batch: int, device: str):
     return step
 
 
-def matmul_ceiling(device: str, dtype: torch.dtype, size: int = 1024) -> float:
+def matmul_ceiling(device: str, dtype: torch.dtype, clock, size: int = 1024) -> float:
     """GFLOP/s of a plain large matmul (the reference ceiling; a complex MAC is 8 real flops)."""
     a = torch.randn(size, size, dtype=dtype, device=device)
     b = torch.randn(size, size, dtype=dtype, device=device)
-    seconds = timed(lambda: a @ b, device, repeats=5, warmup=1)
+    seconds = timed(lambda: a @ b, device, repeats=5, warmup=1, clock=clock)
     return (8 if dtype.is_complex else 2) * size**3 / seconds / 1e9
 
 
@@ -134,6 +134,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--torchquantum", action="store_true", help="add a torchquantum column if it imports")
     parser.add_argument("--skip-pennylane", action="store_true")
+    parser.add_argument("--clock", default="wall", choices=["wall", "cpu"],
+                        help="cpu: process CPU time (with --threads 1 this is the wall time an idle "
+                             "machine would show; robust when other processes share the cores)")
     parser.add_argument("--compare-executions", action="store_true",
                         help="also time execution='fused' and 'layers' (the cost-model crossover)")
     args = parser.parse_args()
@@ -151,10 +154,14 @@ def main() -> None:
         except ImportError:
             print("torchquantum does not import: column skipped")
     rows = CPU_ROWS + (CUDA_ROWS if device == "cuda" else [])
-    ceiling = matmul_ceiling(device, torch.complex64)
-    real_ceiling = matmul_ceiling(device, torch.float32)
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    if args.clock == "cpu" and (device == "cuda" or torch.get_num_threads() != 1):
+        raise SystemExit("--clock cpu needs --device cpu and --threads 1")
+    ceiling = matmul_ceiling(device, torch.complex64, clock)
+    real_ceiling = matmul_ceiling(device, torch.float32, clock)
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.processor() or platform.machine()}, "
-          f"torch {torch.__version__}, threads {torch.get_num_threads()}, device {device}")
+          f"torch {torch.__version__}, threads {torch.get_num_threads()}, device {device}, "
+          f"{args.clock} clock, median of {args.repeats} interleaved repeats")
     print(f"# 1024^3 matmul ceiling: complex64 {ceiling:.1f} GFLOP/s, float32 {real_ceiling:.1f} GFLOP/s "
           "(qedm's GEMMs are real float32 except the fused apply; % is of the complex64 ceiling)")
     header = "| n | L | B | path | qedm ms | GFLOP/s | % ceiling | PennyLane ms | PL/qedm |"
@@ -168,7 +175,7 @@ def main() -> None:
             fns["pl"] = pennylane_step(n, layers, batch, device)
         if tq_ok:
             fns["tq"] = torchquantum_step(n, layers, batch, device)
-        t = interleaved(fns, device, args.repeats)
+        t = interleaved(fns, device, args.repeats, clock)
         ours, pl = t["qedm"], t.get("pl", float("nan"))
         gflops = 3 * 2 * qedm_real_macs(n, layers, batch) / ours / 1e9  # backward ~2x forward
         line = (f"| {n} | {layers} | {batch} | {choose_execution(n, layers, batch)} | {ours * 1e3:.2f} | "

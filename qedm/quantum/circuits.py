@@ -306,7 +306,12 @@ class VQC(nn.Module):
     def _resolve(self, x: torch.Tensor, weights: torch.Tensor | None, shift) -> tuple[torch.Tensor, torch.Tensor, bool]:
         """Checked inputs, [L, n, 3] weights with a weight shift applied, and whether to run gate by gate."""
         x = self._check_inputs(x)
-        weights = self.weights if weights is None else weights
+        weights = self.weights if weights is None else torch.as_tensor(weights)
+        if weights.numel() != self.weights.numel():
+            raise CircuitError(
+                f"weights must have {self.weights.numel()} entries (shape {tuple(self.weights.shape)}), "
+                f"got shape {tuple(weights.shape)}"
+            )
         weights = weights.to(device=x.device, dtype=self.real_dtype).reshape(self.n_layers, self.n_qubits, 3)
         if shift is None:
             return x, weights, self.execution == "gates"

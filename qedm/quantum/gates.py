@@ -40,17 +40,28 @@ def _matrix(re: list[list[torch.Tensor]], im: list[list[torch.Tensor]], dtype: t
     return torch.complex(real, imag).to(dtype)
 
 
+def rot_matrix(angles: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """Rot(a, b, c) = RZ(c) RY(b) RZ(a): angles [..., 3] -> [..., 2, 2], in a few batched ops.
+
+    Entries are modulus x phase: [[cos(b/2) e^{-i(a+c)/2}, -sin(b/2) e^{i(a-c)/2}],
+    [sin(b/2) e^{-i(a-c)/2}, cos(b/2) e^{i(a+c)/2}]]; the moduli are cos(b/2 + offset) and the
+    phases a linear map of (a, b, c), so the whole batch costs two small matmuls.
+    """
+    real = angles.dtype
+    to_phase = torch.tensor([[-0.5, 0.5, -0.5, 0.5], [0.0, 0.0, 0.0, 0.0], [-0.5, -0.5, 0.5, 0.5]], dtype=real,
+                            device=angles.device)
+    to_half_b = torch.tensor([[0.0] * 4, [0.5] * 4, [0.0] * 4], dtype=real, device=angles.device)
+    offset = torch.tensor([0.0, math.pi / 2, -math.pi / 2, 0.0], dtype=real, device=angles.device)
+    modulus = torch.cos(angles @ to_half_b + offset)
+    phase = angles @ to_phase
+    entries = torch.complex(modulus * torch.cos(phase), modulus * torch.sin(phase))
+    return entries.reshape(*angles.shape[:-1], 2, 2).to(dtype)
+
+
 def rotation_1q(name: str, angles: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """RX/RY/RZ/Rot matrices: angles [..., n_params] -> [..., 2, 2]."""
     if name == "Rot":
-        a, b, c = angles[..., 0], angles[..., 1], angles[..., 2]
-        cb, sb = torch.cos(b / 2), torch.sin(b / 2)
-        p, m = (a + c) / 2, (a - c) / 2
-        cp, sp, cm, sm = torch.cos(p), torch.sin(p), torch.cos(m), torch.sin(m)
-        # [[e^{-ip} cb, -e^{im} sb], [e^{-im} sb, e^{ip} cb]]
-        re = [[cp * cb, -cm * sb], [cm * sb, cp * cb]]
-        im = [[-sp * cb, -sm * sb], [-sm * sb, sp * cb]]
-        return _matrix(re, im, dtype)
+        return rot_matrix(angles, dtype)
     t = angles[..., 0] / 2
     c, s = torch.cos(t), torch.sin(t)
     zero = torch.zeros_like(c)

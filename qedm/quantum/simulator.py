@@ -7,6 +7,7 @@ Everything is plain torch, so autograd differentiates w.r.t. weights and inputs 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
@@ -96,6 +97,28 @@ def apply_local_product(
     return state
 
 
+class _PermuteRows(torch.autograd.Function):
+    """x[index] for a permutation index; the backward is the inverse gather, not a scatter-add."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(index)
+        return x[index]
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        (index,) = ctx.saved_tensors
+        inverse = torch.empty_like(index)
+        inverse[index] = torch.arange(index.numel(), device=index.device)
+        return grad[inverse], None
+
+
+def permute_rows(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """Rows of x [N, ...] reordered by a permutation index [N] (new row j = old row index[j])."""
+    return _PermuteRows.apply(x, index)
+
+
+@functools.lru_cache(maxsize=64)
 def rotation_index(n_qubits: int, shift: int) -> torch.Tensor:
     """Row gather that moves the last `shift` wires of the index to the front: [2**n] long."""
     j = torch.arange(2**n_qubits)
@@ -123,7 +146,7 @@ def apply_real_layer_columns(
         rows = rotation_index(n_qubits, size).to(index.device) if len(groups) > 1 else None
         if i == len(groups) - 1:
             rows = index if rows is None else rows[index]
-        x = x.reshape(dim, -1)[rows]
+        x = permute_rows(x.reshape(dim, -1), rows)
     return torch.view_as_complex(x.reshape(dim, cols, 2))
 
 

@@ -150,6 +150,8 @@ def test_errors_name_shapes_and_choices():
         VQC(3, 1, entangler="star")
     with pytest.raises(CircuitError, match="n_inputs=5"):
         VQC(3, 1, n_inputs=5)
+    with pytest.raises(CircuitError, match=r"weights must have 9 entries.*got shape \(2, 3\)"):
+        vqc.exact_expectations(torch.rand(4, 3), torch.rand(2, 3))
     with pytest.raises(CircuitError, match="all-zero input rows"):
         VQC(2, 1, encoding="amplitude")(torch.zeros(2, 4))
 
