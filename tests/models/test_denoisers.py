@@ -207,3 +207,16 @@ def test_bad_values_name_the_argument(name, kwargs, match):
         build_denoiser(name, 3, **kwargs)
     with pytest.raises(ConfigError, match="data_dim"):
         build_denoiser(name, 0)
+
+
+@pytest.mark.parametrize("name", ["hybrid", "quantum"])
+def test_parameter_shift_gradients_match_backprop(name):
+    """The hardware-style gradient path (parameter-shift, exact expectations) agrees with autograd."""
+    x, t = batch(d=2, b=4)
+    grads = {}
+    for method in ("backprop", "parameter-shift"):
+        model = build_denoiser(name, 2, **dict(SMALL[name], diff_method=method))
+        model(x, t).pow(2).sum().backward()
+        grads[method] = {k: p.grad.clone() for k, p in model.named_parameters()}
+    for key, g in grads["backprop"].items():
+        torch.testing.assert_close(grads["parameter-shift"][key], g, rtol=1e-3, atol=1e-5, msg=key)
