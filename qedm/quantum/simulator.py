@@ -103,14 +103,14 @@ class _PermuteRows(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(index)
-        return x[index]
+        return x.index_select(0, index)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         (index,) = ctx.saved_tensors
         inverse = torch.empty_like(index)
         inverse[index] = torch.arange(index.numel(), device=index.device)
-        return grad[inverse], None
+        return grad.index_select(0, inverse), None
 
 
 def permute_rows(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
