@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from qedm.errors import ConfigError
-from qedm.models.embeddings import ConditionedInput, check_positive_int
+from qedm.models.embeddings import ConditionedInput, check_int
 
 
 class ResidualBlock(nn.Module):
@@ -41,15 +41,13 @@ class ClassicalDenoiser(nn.Module):
     def __init__(self, data_dim: int, hidden: int = 256, n_blocks: int = 3, time_dim: int = 64,
                  dropout: float = 0.0, n_classes: int | None = None, seed: int | None = None) -> None:
         super().__init__()
-        check_positive_int("data_dim", data_dim)
-        check_positive_int("hidden", hidden)
-        check_positive_int("time_dim", time_dim)
-        if isinstance(n_blocks, bool) or not isinstance(n_blocks, int) or n_blocks < 0:
-            raise ConfigError(f"n_blocks must be a non-negative integer, got {n_blocks!r}")
+        data_dim = check_int("data_dim", data_dim)
+        hidden = check_int("hidden", hidden)
+        time_dim = check_int("time_dim", time_dim)
+        n_blocks = check_int("n_blocks", n_blocks, minimum=0)
         if not 0.0 <= dropout < 1.0:
             raise ConfigError(f"dropout must lie in [0, 1), got {dropout!r}")
-        if n_classes is not None:
-            check_positive_int("n_classes", n_classes)
+        n_classes = None if n_classes is None else check_int("n_classes", n_classes)
         self.data_dim, self.hidden, self.n_blocks, self.time_dim = data_dim, hidden, n_blocks, time_dim
         self.config: dict[str, Any] = {"data_dim": data_dim, "hidden": hidden, "n_blocks": n_blocks,
                                        "time_dim": time_dim, "dropout": dropout, "n_classes": n_classes,
@@ -82,7 +80,8 @@ def matched_classical_hidden(data_dim: int, target_params: int, n_blocks: int = 
     The count is quadratic in the width, so the real root is computed and its neighbours
     compared (ties go to the smaller width).
     """
-    check_positive_int("target_params", target_params)
+    target_params = check_int("target_params", target_params)
+    data_dim = check_int("data_dim", data_dim)
 
     def count(h: int) -> int:
         return ClassicalDenoiser.count_parameters(data_dim, h, n_blocks, time_dim, n_classes)

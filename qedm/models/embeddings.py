@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 from torch import nn
@@ -19,7 +20,7 @@ class SinusoidalTimeEmbedding(nn.Module):
 
     def __init__(self, dim: int, max_period: float = 10_000.0) -> None:
         super().__init__()
-        check_positive_int("time_dim", dim)
+        check_int("time_dim", dim)
         self.dim, self.max_period = dim, float(max_period)
         half = dim // 2
         freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32) / max(half, 1))
@@ -42,7 +43,7 @@ class LabelEmbedding(nn.Module):
 
     def __init__(self, n_classes: int, dim: int) -> None:
         super().__init__()
-        check_positive_int("n_classes", n_classes)
+        check_int("n_classes", n_classes)
         self.n_classes = n_classes
         self.table = nn.Embedding(n_classes + 1, dim)
 
@@ -84,11 +85,12 @@ class ConditionedInput(nn.Module):
         return (data_dim + 1) * hidden + (time_dim + 1) * hidden + (hidden + 1) * hidden + labels
 
 
-def check_positive_int(name: str, value: object) -> int:
-    """Raise ConfigError naming `name` unless value is an int >= 1."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-    return value
+def check_int(name: str, value: object, minimum: int = 1) -> int:
+    """`value` as an int; ConfigError naming `name` unless it is an integer >= minimum (numpy ints too)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ConfigError(f"{name} must be {kind}, got {value!r}")
+    return int(value)
 
 
 def check_choice(name: str, value: object, allowed: tuple[str, ...]) -> str:

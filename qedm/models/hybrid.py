@@ -10,7 +10,7 @@ from torch import nn
 
 from qedm.errors import ConfigError
 from qedm.models.classical import ResidualBlock, seeded_init
-from qedm.models.embeddings import ConditionedInput, check_choice, check_positive_int
+from qedm.models.embeddings import ConditionedInput, check_choice, check_int
 
 ANGLE_ENCODINGS = ("angle", "reupload", "iqp")
 ENCODINGS = ANGLE_ENCODINGS + ("amplitude",)
@@ -41,11 +41,12 @@ class HybridDenoiser(nn.Module):
         super().__init__()
         from qedm.quantum.circuits import VQC  # lazy: classical-only users skip the quantum stack
 
-        for name, value in (("data_dim", data_dim), ("n_qubits", n_qubits), ("n_layers", n_layers),
-                            ("hidden", hidden), ("time_dim", time_dim)):
-            check_positive_int(name, value)
-        if isinstance(n_blocks, bool) or not isinstance(n_blocks, int) or n_blocks < 0:
-            raise ConfigError(f"n_blocks must be a non-negative integer, got {n_blocks!r}")
+        data_dim, n_qubits = check_int("data_dim", data_dim), check_int("n_qubits", n_qubits)
+        n_layers, hidden = check_int("n_layers", n_layers), check_int("hidden", hidden)
+        time_dim = check_int("time_dim", time_dim)
+        n_blocks = check_int("n_blocks", n_blocks, minimum=0)
+        n_classes = None if n_classes is None else check_int("n_classes", n_classes)
+        shots = None if shots is None else check_int("shots", shots)
         if not 0.0 <= dropout < 1.0:
             raise ConfigError(f"dropout must lie in [0, 1), got {dropout!r}")
         check_choice("encoding", encoding, ENCODINGS)

@@ -9,7 +9,7 @@ from torch import nn
 
 from qedm.errors import ConfigError
 from qedm.models.classical import seeded_init
-from qedm.models.embeddings import LabelEmbedding, SinusoidalTimeEmbedding, check_choice, check_positive_int
+from qedm.models.embeddings import LabelEmbedding, SinusoidalTimeEmbedding, check_choice, check_int
 from qedm.models.hybrid import DIFF_METHODS, ENCODINGS, ENTANGLERS, OBSERVABLES
 
 
@@ -32,9 +32,10 @@ class QuantumDenoiser(nn.Module):
         super().__init__()
         from qedm.quantum.circuits import VQC  # lazy: classical-only users skip the quantum stack
 
-        for name, value in (("data_dim", data_dim), ("n_qubits", n_qubits), ("n_layers", n_layers),
-                            ("time_dim", time_dim)):
-            check_positive_int(name, value)
+        data_dim, n_qubits = check_int("data_dim", data_dim), check_int("n_qubits", n_qubits)
+        n_layers, time_dim = check_int("n_layers", n_layers), check_int("time_dim", time_dim)
+        n_classes = None if n_classes is None else check_int("n_classes", n_classes)
+        shots = None if shots is None else check_int("shots", shots)
         check_choice("encoding", encoding, ENCODINGS)
         check_choice("entangler", entangler, ENTANGLERS)
         check_choice("observables", observables, OBSERVABLES)

@@ -220,3 +220,11 @@ def test_parameter_shift_gradients_match_backprop(name):
         grads[method] = {k: p.grad.clone() for k, p in model.named_parameters()}
     for key, g in grads["backprop"].items():
         torch.testing.assert_close(grads["parameter-shift"][key], g, rtol=1e-3, atol=1e-5, msg=key)
+
+
+@pytest.mark.parametrize("name", ["classical", "hybrid", "quantum"])
+def test_numpy_integer_sizes_are_accepted(name):
+    model = build_denoiser(name, np.int64(3), **{k: np.int64(v) if type(v) is int and k != "seed" else v
+                                                 for k, v in SMALL[name].items()})
+    x, t = batch()
+    assert model(x, t).shape == (5, 3) and isinstance(model.config["data_dim"], int)
