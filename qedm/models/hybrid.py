@@ -27,8 +27,9 @@ class HybridDenoiser(nn.Module):
             (amplitude: Linear(h), which the VQC normalises)
     VQC:    q = <observables>                                           [B, n_outputs]
     out:    Linear(SiLU(h + Linear(q)))                                 [B, data_dim]
-    The trunk's h skips around the VQC, so at initialisation the model is a small MLP plus
-    a quantum branch, and training starts at least as well as that MLP.
+    The trunk's h skips around the VQC: the model always contains a small MLP (stem, blocks,
+    read-out) and the circuit adds to it instead of gating it, so a poorly trainable circuit
+    cannot make training start worse than that MLP.
     """
 
     name = "hybrid"
