@@ -28,10 +28,11 @@ and a fixed KERNEL_COST per kernel call (Python/dispatch overhead, forward and b
     fused  = 4 * (Lb - 1) * 8**n + B * 4**n + (2 * Lb + n + 4) * KERNEL_COST
 (a complex MAC is 4 real MACs; the final GEMM is counted at a quarter because one large GEMM
 runs near peak while the layered kernels do not). Fusing pays only for small registers:
-measured on the 2-core CPU (1 thread, B=256, L=4, forward+backward, interleaved timing)
-fused vs layers was 2.4 vs 3.6 ms at n=6 and 27 vs 8.4 ms at n=8 (1.7 s vs 45 ms at n=10,
-L=6), so the crossover is n ~ 7 at B=256, which the model reproduces. (The issue's guess of
-n ~ 10-12 assumed a slow gate-by-gate path; the layered kernels above move it down.)
+measured on the 2-core CPU (1 thread, CPU-time clock, forward+backward, interleaved; see
+BENCHMARKS.md) fused vs layers was 3.2 vs 5.7 ms at n=6 (L=4, B=256), 31 vs 10 ms at n=8
+(L=4, B=256) and 1.7 s vs 43 ms at n=10 (L=6, B=256), so the crossover is n ~ 7 at B=256,
+which the model reproduces. (An estimate of n ~ 10-12 assumes a slow gate-by-gate path;
+the layered kernels above move the crossover down.)
 Product-state encodings are built directly: angle = kron of [cos(x/2), sin(x/2)] vectors,
 iqp = uniform amplitudes times exp(-i/2 * sum_t theta_t z_t), one matmul with a sign matrix;
 reupload applies its per-sample RY layer as per-row kron groups (`apply_local_product`).
