@@ -22,6 +22,7 @@ from qedm.config import QEDMConfig
 from qedm.data.images import ImageTransformer
 from qedm.data.latent import latent_from_dict, make_latent
 from qedm.data.table import TableTransformer
+from qedm.diffusion.clipping import clip_denoised
 from qedm.diffusion.noise import make_noise_source
 from qedm.diffusion.samplers import sample as run_sampler
 from qedm.diffusion.schedules import make_schedule
@@ -53,6 +54,8 @@ class QEDM:
         self.class_dtype: str | None = None
         self.condition_name: str | None = None  # the condition column, or "label" for images
         self.columns: list[str] = []
+        self.data_low: torch.Tensor | None = None  # per-feature range of the diffused data,
+        self.data_high: torch.Tensor | None = None  # used to keep x0 predictions in range
 
     # ------------------------------------------------------------------ fit
     def fit(
@@ -82,6 +85,7 @@ class QEDM:
         self.latent = make_latent(cfg.resolved_latent, self._latent_dim(matrix.shape[1]), seed=cfg.seed)
         self.latent.fit(matrix)
         latent_rows = torch.as_tensor(self.latent.encode(matrix), dtype=torch.float32)
+        self.data_low, self.data_high = latent_rows.min(0).values, latent_rows.max(0).values
         self.denoiser = self._build_denoiser(latent_rows.shape[1])
         self.schedule = make_schedule(cfg.schedule, cfg.n_steps)
 
@@ -178,7 +182,7 @@ class QEDM:
         seed = cfg.seed if seed is None else seed
         labels = self._condition_labels(n, conditions, seed)
         scale = cfg.guidance_scale if guidance_scale is None else guidance_scale
-        eps_fn = self._eps_fn(labels, scale)
+        eps_fn = clip_denoised(self._eps_fn(labels, scale), self.schedule, self.data_low, self.data_high)
         noise = make_noise_source(cfg.noise, seed)
         dim = self._data_dim()
         with torch.no_grad(), torch_threads(cfg.threads):
@@ -266,7 +270,8 @@ class QEDM:
         meta = {"qedm_version": __version__, "data_dim": self._data_dim(), "history": self.history,
                 "fit_seconds": self.fit_seconds, "classes": self.classes,
                 "class_priors": self.class_priors, "class_dtype": self.class_dtype,
-                "condition_name": self.condition_name, "columns": self.columns}
+                "condition_name": self.condition_name, "columns": self.columns,
+                "data_low": self.data_low.tolist(), "data_high": self.data_high.tolist()}
         atomic_write_text(path / "meta.json", json.dumps(meta, default=_json_default))
         return path
 
@@ -288,6 +293,8 @@ class QEDM:
         model.class_dtype = meta.get("class_dtype")
         model.condition_name = meta.get("condition_name")
         model.columns = meta.get("columns", [])
+        model.data_low = torch.tensor(meta["data_low"])
+        model.data_high = torch.tensor(meta["data_high"])
         model.history = meta.get("history", [])
         model.fit_seconds = meta.get("fit_seconds", 0.0)
         model.denoiser = model._build_denoiser(meta["data_dim"])
