@@ -16,6 +16,7 @@ def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -39,3 +40,9 @@ def atomic_torch_save(obj, path: str | Path) -> Path:
 def atomic_write_csv(frame, path: str | Path) -> Path:
     """DataFrame.to_csv atomically, without the index."""
     return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current

@@ -106,3 +106,27 @@ def test_sample_checks_the_output_name_and_conditions(tmp_path, table_csv, small
     assert result.exit_code == 1 and "COLUMN=VALUE" in result.output
     result = invoke("sample", run, "-n", 3, "-o", tmp_path / "out.csv", "--condition", "kind=a")
     assert result.exit_code == 1 and "without a condition" in result.output
+
+
+def test_benchmark_command_writes_report(tmp_path):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60), "y": rng.choice(["p", "q"], 60)})
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    result = invoke("benchmark", tmp_path / "t.csv", "--models", "gaussian_copula", "--seeds", 1,
+                    "--target", "y", "--metrics", "fidelity", "--out", tmp_path / "out", "--no-progress")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "report.html").is_file()
+    result = invoke("benchmark", tmp_path / "t.csv", "--models", "nope", "--out", tmp_path / "o2")
+    assert result.exit_code == 1 and "nope" in result.output
+
+
+def test_evaluate_command_scores_a_pair_of_tables(tmp_path):
+    rng = np.random.default_rng(0)
+    for name in ("real", "synthetic"):
+        pd.DataFrame({"a": rng.normal(size=80), "y": rng.choice(["p", "q"], 80)}).to_csv(
+            tmp_path / f"{name}.csv", index=False)
+    result = invoke("evaluate", tmp_path / "real.csv", tmp_path / "synthetic.csv", "--target", "y",
+                    "--metrics", "fidelity,utility", "--json", tmp_path / "scores.json")
+    assert result.exit_code == 0, result.output
+    scores = json.loads((tmp_path / "scores.json").read_text())
+    assert 0.8 < scores["summary"]["fidelity_overall"] <= 1.0
