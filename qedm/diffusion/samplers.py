@@ -3,6 +3,7 @@
 Each sampler takes a noise predictor `eps_fn(x_t: [B, d], t: LongTensor [B]) -> [B, d]` and a
 schedule, and knows nothing about models or circuits (the diffusers split). All run under
 torch.no_grad. `progress(step, total)` is called once per model evaluation (step from 1).
+Clamping x0 predictions is an eps_fn wrapper too (`qedm.diffusion.clipping.clip_denoised`).
 """
 
 from __future__ import annotations
@@ -46,20 +47,10 @@ def _call(eps_fn: EpsFn, x: torch.Tensor, t: int) -> torch.Tensor:
     return eps.to(x.dtype)
 
 
-def _predict(eps_fn: EpsFn, x: torch.Tensor, t: int, a_t: float,
-             clip_x0: float | None) -> tuple[torch.Tensor, torch.Tensor]:
-    """(x0, eps) predicted at timestep t; with clip_x0, x0 is clamped and eps made consistent."""
+def _predict(eps_fn: EpsFn, x: torch.Tensor, t: int, a_t: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """(x0, eps) predicted at timestep t (a_t = alpha_bar_t)."""
     eps = _call(eps_fn, x, t)
-    x0 = (x - (1.0 - a_t) ** 0.5 * eps) / a_t ** 0.5
-    if clip_x0 is not None:
-        x0 = x0.clamp(-clip_x0, clip_x0)
-        eps = (x - a_t ** 0.5 * x0) / (1.0 - a_t) ** 0.5
-    return x0, eps
-
-
-def _check_clip(clip_x0: float | None) -> None:
-    if clip_x0 is not None and not clip_x0 > 0:
-        raise ConfigError(f"clip_x0 must be > 0 or None, got {clip_x0!r}")
+    return (x - (1.0 - a_t) ** 0.5 * eps) / a_t ** 0.5, eps
 
 
 def _start(shape, noise: NoiseLike, device, dtype) -> tuple[NoiseSource, torch.Tensor]:
@@ -71,15 +62,14 @@ def _start(shape, noise: NoiseLike, device, dtype) -> tuple[NoiseSource, torch.T
 def ddpm_sample(
     eps_fn: EpsFn, schedule: Schedule, shape: tuple[int, ...], noise: NoiseLike = None,
     steps: int | None = None, progress: Progress = None, device: torch.device | str | None = None,
-    dtype: torch.dtype = torch.float32, clip_x0: float | None = None,
+    dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
     """Ancestral sampling (Ho et al. 2020) with the posterior variance beta~_t: returns [*shape].
 
     steps=None walks all T steps; a smaller `steps` respaces the chain (Nichol & Dhariwal):
     the betas between the kept timesteps are recomputed from alpha_bar. Each step draws from
-    q(x_prev | x_t, x0_hat); clip_x0 clamps x0_hat to [-clip_x0, clip_x0] first.
+    q(x_prev | x_t, x0_hat).
     """
-    _check_clip(clip_x0)
     source, x = _start(shape, noise, device, dtype)
     ts = _timesteps(schedule, steps)
     abar = schedule.alphas_cumprod
@@ -87,7 +77,7 @@ def ddpm_sample(
         a_t = float(abar[t])
         a_prev = float(abar[ts[i + 1]]) if i + 1 < len(ts) else 1.0
         beta = 1.0 - a_t / a_prev
-        x0, _ = _predict(eps_fn, x, t, a_t, clip_x0)
+        x0, _ = _predict(eps_fn, x, t, a_t)
         # Posterior mean of q(x_prev | x_t, x0) (Ho et al. eq. 7).
         x = (a_prev ** 0.5 * beta * x0 + (1.0 - beta) ** 0.5 * (1.0 - a_prev) * x) / (1.0 - a_t)
         if i + 1 < len(ts):
@@ -103,23 +93,20 @@ def ddim_sample(
     eps_fn: EpsFn, schedule: Schedule, shape: tuple[int, ...], noise: NoiseLike = None,
     steps: int = 50, eta: float = 0.0, progress: Progress = None,
     device: torch.device | str | None = None, dtype: torch.dtype = torch.float32,
-    clip_x0: float | None = None,
 ) -> torch.Tensor:
     """DDIM (Song et al. 2021) on `steps` evenly spaced timesteps; eta=0 is deterministic.
 
-    The last step goes to alpha_bar = 1, i.e. returns the x0 prediction. clip_x0 clamps each
-    x0 prediction to [-clip_x0, clip_x0] (and re-derives eps from it). Returns [*shape].
+    The last step goes to alpha_bar = 1, i.e. returns the x0 prediction. Returns [*shape].
     """
     if not eta >= 0:
         raise ConfigError(f"eta must be >= 0, got {eta}")
-    _check_clip(clip_x0)
     source, x = _start(shape, noise, device, dtype)
     ts = _timesteps(schedule, steps)
     abar = schedule.alphas_cumprod
     for i, t in enumerate(ts):
         a_t = float(abar[t])
         a_prev = float(abar[ts[i + 1]]) if i + 1 < len(ts) else 1.0
-        x0, eps = _predict(eps_fn, x, t, a_t, clip_x0)
+        x0, eps = _predict(eps_fn, x, t, a_t)
         sigma = eta * ((1.0 - a_prev) / (1.0 - a_t) * (1.0 - a_t / a_prev)) ** 0.5
         x = a_prev ** 0.5 * x0 + max(1.0 - a_prev - sigma ** 2, 0.0) ** 0.5 * eps
         if sigma > 0:
@@ -152,16 +139,14 @@ def _log_snr_timesteps(schedule: Schedule, steps: int) -> list[int]:
 def dpm_solver_pp_sample(
     eps_fn: EpsFn, schedule: Schedule, shape: tuple[int, ...], noise: NoiseLike = None,
     steps: int = 20, progress: Progress = None, device: torch.device | str | None = None,
-    dtype: torch.dtype = torch.float32, clip_x0: float | None = None,
+    dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
     """DPM-Solver++(2M) (Lu et al. 2022, Alg. 2): multistep 2nd order on the data prediction.
 
     Model evaluations sit at `steps` timesteps evenly spaced in log-SNR lambda; the update
     integrates in lambda between them with the exact discrete alpha_bar at each timestep.
-    The last step (to sigma = 0) is first order and returns the x0 prediction. clip_x0 clamps
-    the data predictions (the thresholding DPM-Solver++ was designed for). Returns [*shape].
+    The last step (to sigma = 0) is first order and returns the x0 prediction. Returns [*shape].
     """
-    _check_clip(clip_x0)
     _, x = _start(shape, noise, device, dtype)
     ts = _log_snr_timesteps(schedule, steps)
     abar = schedule.alphas_cumprod
@@ -170,7 +155,7 @@ def dpm_solver_pp_sample(
     lam = [float(schedule.log_snr[t]) for t in ts]
     x0_prev, h_prev = None, None
     for i, t in enumerate(ts):
-        x0, _ = _predict(eps_fn, x, t, float(abar[t]), clip_x0)
+        x0, _ = _predict(eps_fn, x, t, float(abar[t]))
         if i + 1 == len(ts):
             x = x0  # sigma_next = 0: the first-order step lands on the data prediction
         else:
@@ -207,16 +192,15 @@ def sample(
     eps_fn: EpsFn, schedule: Schedule, n: int, dim: int, sampler: str = "ddim",
     steps: int | None = None, generator: NoiseLike = None, progress: Progress = None,
     eta: float = 0.0, noise: NoiseLike = None, device: torch.device | str | None = None,
-    dtype: torch.dtype = torch.float32, clip_x0: float | None = None,
+    dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
     """Draw n samples of width dim with the named sampler: [n, dim].
 
     Randomness comes from `generator` or `noise` (same meaning: a torch.Generator, a
     NoiseSource from `make_noise_source`, or an int seed; give at most one). steps=None uses
     the sampler's default (ddpm: all T steps, ddim: 50, dpm_solver: 20), capped at n_steps.
-    clip_x0: clamp every x0 prediction to [-clip_x0, clip_x0] (e.g. a bound on the training
-    data); it keeps a learned eps's errors at the noisiest steps, where x0 = (x - sigma eps) /
-    alpha divides by a tiny alpha, from blowing samples up.
+    To keep x0 predictions inside the data's range (strongly advised with the cosine
+    schedule), wrap eps_fn with `qedm.diffusion.clipping.clip_denoised` first.
     """
     for name, value in (("n", n), ("dim", dim)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -225,8 +209,7 @@ def sample(
         raise ConfigError("give either generator= or noise=, not both")
     fn = make_sampler(sampler)
     kwargs: dict[str, Any] = {"noise": noise if noise is not None else generator,
-                              "progress": progress, "device": device, "dtype": dtype,
-                              "clip_x0": clip_x0}
+                              "progress": progress, "device": device, "dtype": dtype}
     if fn is ddim_sample:
         kwargs["eta"] = eta
     elif eta != 0.0:
