@@ -1,5 +1,6 @@
 """The diffusion stage: schedules, the forward process and loss, the noise engine, samplers."""
 
+from qedm.diffusion.clipping import clip_denoised
 from qedm.diffusion.noise import NoiseSource, PRNGNoise, QRNGNoise, as_noise_source, make_noise_source
 from qedm.diffusion.process import diffusion_loss, predict_x0, q_sample
 from qedm.diffusion.samplers import (
@@ -9,6 +10,6 @@ from qedm.diffusion.schedules import CosineSchedule, LinearSchedule, Schedule, m
 
 __all__ = [
     "CosineSchedule", "LinearSchedule", "NoiseSource", "PRNGNoise", "QRNGNoise", "SAMPLERS", "Schedule",
-    "as_noise_source", "ddim_sample", "ddpm_sample", "diffusion_loss", "dpm_solver_pp_sample",
+    "as_noise_source", "clip_denoised", "ddim_sample", "ddpm_sample", "diffusion_loss", "dpm_solver_pp_sample",
     "make_noise_source", "make_sampler", "make_schedule", "predict_x0", "q_sample", "sample",
 ]
