@@ -55,7 +55,10 @@ from qedm.quantum.simulator import (
     apply_real_layer_columns,
     cnot_permutation,
     kron_groups,
+    permute_rows,
+    product_state,
     product_state_ry,
+    ry_vectors,
     run_ops,
     z_signs,
 )
@@ -289,19 +292,26 @@ class VQC(nn.Module):
     def _final_state(self, x: torch.Tensor, weights: torch.Tensor, final_phase: bool) -> torch.Tensor:
         """Fast exact path: basis-first final state [2**n, B] (global phases exact iff final_phase)."""
         batch, n = x.shape[0], self.n_qubits
-        state = self._encode(x).T.contiguous()
-        if self.n_layers == 0:
-            return state
+        runs = 1 if self.encoding == "reupload" else self.n_layers
+        mode = self.execution if self.execution != "auto" else choose_execution(n, runs, batch)
+        product = self.encoding in ("angle", "reupload") and mode == "layers" and self.n_layers > 0
+        if product:  # RY(x) then Rot on each wire is still a product state: skip layer 0's GEMMs
+            angles = torch.nn.functional.pad(x, (0, n - self.n_inputs)) if self.n_inputs < n else x
+            rot = gate_matrix("Rot", weights[0], self.dtype)  # [n, 2, 2]
+            vectors = (rot @ ry_vectors(angles).to(self.dtype)[..., None])[..., 0]  # [B, n, 2]
+            state = permute_rows(product_state(vectors).T.contiguous(), self.entangler_index)
+        else:
+            state = self._encode(x).T.contiguous()
         if self.encoding != "reupload":
-            mode = self.execution if self.execution != "auto" else choose_execution(n, self.n_layers, batch)
-            return self._layers(state, weights, mode, final_phase)
-        mode = self.execution if self.execution != "auto" else choose_execution(n, 1, batch)
+            rest = weights[1:] if product else weights
+            return self._layers(state, rest, mode, final_phase) if rest.shape[0] else state
         ry = gate_matrix("RY", torch.nn.functional.pad(x, (0, n - self.n_inputs))[..., None], self.dtype)
         for layer in range(self.n_layers):
             if layer > 0:
                 state = apply_local_product(state.T, ry, n).T
-            last = layer == self.n_layers - 1
-            state = self._layers(state, weights[layer:layer + 1], mode, final_phase or not last)
+            if layer > 0 or not product:
+                last = layer == self.n_layers - 1
+                state = self._layers(state, weights[layer:layer + 1], mode, final_phase or not last)
         return state
 
     def _resolve(self, x: torch.Tensor, weights: torch.Tensor | None, shift) -> tuple[torch.Tensor, torch.Tensor, bool]:

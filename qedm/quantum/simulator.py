@@ -57,14 +57,23 @@ def amplitude_state(features: torch.Tensor, n_qubits: int, dtype: torch.dtype) -
     return amps.to(dtype)
 
 
+def product_state(vectors: torch.Tensor) -> torch.Tensor:
+    """Kron of one single-qubit state per wire: vectors [B, n, 2] -> [B, 2**n] (wire 0 = MSB)."""
+    factors = vectors.unbind(1)
+    out = factors[0]
+    for vec in factors[1:]:
+        out = (out[:, :, None] * vec[:, None, :]).reshape(out.shape[0], -1)
+    return out
+
+
+def ry_vectors(angles: torch.Tensor) -> torch.Tensor:
+    """RY(angles) |0> per wire: angles [B, n] -> real [B, n, 2] = [cos(a/2), sin(a/2)]."""
+    return torch.stack([torch.cos(angles / 2), torch.sin(angles / 2)], dim=-1)
+
+
 def product_state_ry(angles: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """RY(angles[:, q]) on qubit q applied to |0...0>: angles [B, n] -> [B, 2**n] (a kron of real 2-vectors)."""
-    half = angles / 2
-    vecs = torch.stack([torch.cos(half), torch.sin(half)], dim=-1).unbind(1)  # n x [B, 2]
-    out = vecs[0]
-    for vec in vecs[1:]:
-        out = (out[:, :, None] * vec[:, None, :]).reshape(out.shape[0], -1)
-    return out.to(dtype)
+    return product_state(ry_vectors(angles)).to(dtype)
 
 
 def kron_groups(n_qubits: int, max_group: int = MAX_KRON_GROUP) -> list[tuple[int, int]]:
