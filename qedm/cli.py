@@ -95,7 +95,7 @@ def sample(
     n: int = typer.Option(..., "-n", help="number of rows (or images) to draw"),
     output: Path = typer.Option(..., "-o", "--output", help="CSV for tables, .npy for images"),
     sampler: Optional[str] = typer.Option(None, help="ddpm | ddim | dpm_solver"),
-    steps: Optional[int] = typer.Option(None, help="denoising steps (ddpm uses all)"),
+    steps: Optional[int] = typer.Option(None, help="denoising steps (default: ddpm 200, ddim 50, dpm_solver 20)"),
     seed: Optional[int] = typer.Option(None, help="random seed (same seed, same samples)"),
     condition: list[str] = typer.Option([], "--condition", help="COLUMN=VALUE, e.g. target=1"),
     grid: Optional[Path] = typer.Option(None, help="PNG grid of the images (image runs)"),

@@ -57,7 +57,7 @@ class QEDMConfig:
     seed: int = 0
     # Sampling defaults.
     sampler: str = "ddpm"  # stochastic samplers scored higher fidelity than DDIM on the bundled tables
-    sample_steps: int | None = None  # None: the sampler's default (ddpm all, ddim 50, dpm_solver 20)
+    sample_steps: int | None = None  # None: the sampler's default (ddpm 200, ddim 50, dpm_solver 20)
     # Conditional generation: a class column modelled with classifier-free guidance.
     condition_column: str | None = None
     guidance_scale: float = 1.0
