@@ -338,7 +338,7 @@ class VQC(nn.Module):
         x, w, gate_by_gate = self._resolve(x, weights, shift)
         if gate_by_gate:
             return run_ops(self.ops(), self.n_qubits, x, w, self.dtype, shift)
-        return self._final_state(x, w, final_phase=True).T
+        return self._final_state(x, w, final_phase=True).T.contiguous()
 
     def exact_expectations(self, x: torch.Tensor, weights: torch.Tensor | None = None, shift=None) -> torch.Tensor:
         """Exact <observables>: x [B, k] -> [B, m], float32 (complex64) or float64 (complex128)."""
@@ -350,7 +350,10 @@ class VQC(nn.Module):
         return ((state.real**2 + state.imag**2).T @ self.signs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x [B, k] -> [B, m]: exact with backprop, else the hardware-faithful estimator."""
+        """x [B, k] -> [B, m]: exact with backprop, else the hardware-faithful estimator.
+
+        x is moved to the device of the weights (move the module with `.to(device)`).
+        """
         if self.diff_method == "backprop" and self.shots is None:
             return self.exact_expectations(x)
         from qedm.quantum.gradients import estimate_expectations
