@@ -243,7 +243,8 @@ class VQC(nn.Module):
             return amplitude_state(x, n, self.dtype)
         if self.encoding == "iqp":
             pairs = [t for t in self.iqp_terms if len(t) == 2]
-            thetas = torch.cat([x[:, :k]] + ([torch.stack([x[:, i] * x[:, j] for i, j in pairs], 1)] if pairs else []), 1)
+            products = [x[:, i] * x[:, j] for i, j in pairs]
+            thetas = torch.cat([x[:, :k]] + ([torch.stack(products, 1)] if products else []), 1)
             phase = -0.5 * (thetas @ self.iqp_signs.T)
             return (torch.complex(torch.cos(phase), torch.sin(phase)) * 2 ** (-n / 2)).to(self.dtype)
         return product_state_ry(torch.nn.functional.pad(x, (0, n - k)) if k < n else x, self.dtype)

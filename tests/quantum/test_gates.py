@@ -49,7 +49,11 @@ def test_kron_chain_matches_numpy_kron():
 
 def test_gate_gradient_matches_finite_difference():
     a = torch.tensor([0.3, -1.1, 0.7], dtype=torch.float64, requires_grad=True)
-    f = lambda t: gate_matrix("Rot", t, torch.complex128).real.sum() + gate_matrix("Rot", t, torch.complex128).imag[0, 1]
+
+    def f(t):
+        m = gate_matrix("Rot", t, torch.complex128)
+        return m.real.sum() + m.imag[0, 1]
+
     assert torch.autograd.gradcheck(f, (a,))
 
 
