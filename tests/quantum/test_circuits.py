@@ -164,3 +164,14 @@ def test_cuda_matches_cpu():
     gpu = vqc.to("cuda")(x.cuda())
     assert gpu.device.type == "cuda"
     torch.testing.assert_close(gpu.cpu(), cpu, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("encoding", ["reupload", "iqp"])
+def test_complex128_matches_pennylane_to_1e9(encoding):
+    cfg = dict(n_qubits=4, n_layers=3, encoding=encoding, entangler="ring", observables="both")
+    vqc = VQC(**cfg, init="uniform", seed=5, dtype=torch.complex128)
+    x = torch.rand(3, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    out = vqc(x)
+    assert out.dtype == torch.float64
+    ref = torch.stack(pennylane_vqc(**cfg)(x, vqc.weights.detach()), dim=1)
+    np.testing.assert_allclose(out.detach().numpy(), ref.numpy(), atol=1e-9)
