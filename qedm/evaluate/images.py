@@ -73,10 +73,12 @@ class DigitFeatureNet:
         """Train on images [N, 8, 8] (0..16) and labels [N]; deterministic for a given seed."""
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.neural_network import MLPClassifier
+        from threadpoolctl import threadpool_limits
 
         self.model = MLPClassifier(hidden_layer_sizes=self.hidden, activation="relu", alpha=1e-3,
                                    max_iter=self.max_iter, random_state=self.seed)
-        with warnings.catch_warnings():
+        # One BLAS thread: small matrices, and a shared machine makes more threads slower.
+        with warnings.catch_warnings(), threadpool_limits(1):
             warnings.simplefilter("ignore", ConvergenceWarning)
             self.model.fit(_flat(images), np.asarray(labels))
         return self

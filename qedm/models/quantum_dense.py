@@ -104,6 +104,9 @@ class QuantumDenseDenoiser(nn.Module):
         entangler: str = "crx",
         schedule=None,
         sigma_data: float = 0.5,
+        clip_denoised: bool = True,
+        time_gates: tuple[str, ...] = ("RY",),
+        time_phases: bool = False,
         init_std: float = 0.1,
         seed: int | None = None,
         dtype: torch.dtype = torch.complex64,
@@ -118,6 +121,10 @@ class QuantumDenseDenoiser(nn.Module):
             raise ConfigError(f"n_classes must be a positive integer or None, got {n_classes!r}")
         if readout not in READOUTS:
             raise ConfigError(f"readout={readout!r} is not one of: {', '.join(READOUTS)}")
+        time_gates = tuple(time_gates)
+        if not time_gates or any(g not in ("RX", "RY", "RZ") for g in time_gates):
+            raise ConfigError(f"time_gates must be a non-empty sequence of RX/RY/RZ, got {time_gates!r}")
+        self.time_gates = time_gates
         if entangler not in ENTANGLERS:
             raise ConfigError(f"entangler={entangler!r} is not one of: {', '.join(ENTANGLERS)}")
         if isinstance(n_steps, bool) or not isinstance(n_steps, int) or n_steps < 2:
@@ -129,7 +136,14 @@ class QuantumDenseDenoiser(nn.Module):
         self.weights = nn.Parameter(torch.randn(n_layers, n, 3, generator=gen) * init_std)
         # CRX angles start at 0: with small Rot angles the circuit starts near the identity.
         self.ent_angles = nn.Parameter(torch.zeros(n_layers, n)) if entangler == "crx" else None
-        self.time_angles = nn.Parameter(torch.randn(n_blocks, n, generator=gen) * init_std)
+        # time_angles[k, q, g]: the coefficient of pi t/(T-1) in time gate g (RY, then RZ) of block k.
+        self.time_angles = nn.Parameter(torch.randn(n_blocks, n, len(time_gates), generator=gen) * init_std)
+        # A diagonal gate between blocks: phase tau * u_j + v_j on basis state j (PennyLane's
+        # DiagonalQubitUnitary), so the circuit's t-dependence can act per direction of the data.
+        self.phase_time = self.phase_offset = None
+        if time_phases:
+            self.phase_time = nn.Parameter(torch.randn(n_blocks - 1, dim, generator=gen) * init_std)
+            self.phase_offset = nn.Parameter(torch.zeros(n_blocks - 1, dim))
         self.label_angles = None
         if n_classes is not None:  # row n_classes is the null class (label -1, classifier-free guidance)
             self.label_angles = nn.Parameter(torch.randn(n_blocks, n_classes + 1, n, generator=gen) * init_std)
@@ -139,17 +153,19 @@ class QuantumDenseDenoiser(nn.Module):
         self.prob_scale = nn.Parameter(torch.zeros(dim) if readout == "both" else torch.ones(dim)) \
             if readout != "amplitude" else None
         self.shift = nn.Parameter(torch.zeros(dim))
-        self.sigma_data = float(sigma_data)
+        self.sigma_data, self.clip_denoised = float(sigma_data), bool(clip_denoised)
         self.preconditioned = schedule is not None
         if schedule is not None:
             if schedule.n_steps != n_steps:
                 raise ConfigError(f"schedule has {schedule.n_steps} steps but n_steps={n_steps}")
             # float64: 1 - alpha_bar near t = 0 needs the digits float32 would drop.
             self.register_buffer("alphas_cumprod", schedule.alphas_cumprod.double(), persistent=False)
+            self.center = nn.Parameter(torch.zeros(data_dim))  # a learned mean image m (classical)
 
     def parameter_counts(self) -> dict[str, int]:
         """Trainable parameters: circuit angles ("quantum") and readout scale/shift ("classical")."""
-        angles = (self.weights, self.ent_angles, self.time_angles, self.label_angles)
+        angles = (self.weights, self.ent_angles, self.time_angles, self.label_angles, self.phase_time,
+                  self.phase_offset)
         quantum = sum(p.numel() for p in angles if p is not None)
         total = sum(p.numel() for p in self.parameters() if p.requires_grad)
         return {"classical": total - quantum, "quantum": quantum, "total": total}
@@ -176,7 +192,13 @@ class QuantumDenseDenoiser(nn.Module):
         tau = torch.as_tensor(t, device=x.device).to(x.dtype).reshape(-1, 1) * (math.pi / (self.n_steps - 1))
         labels = self._labels(y, batch, x.device) if self.label_angles is not None else None
         for k, block in enumerate(self.blocks):
-            mats = gate_matrix("RY", (tau * self.time_angles[k])[..., None], self.dtype)  # [B, n, 2, 2]
+            if k > 0 and self.phase_time is not None:
+                phase = tau * self.phase_time[k - 1] + self.phase_offset[k - 1]  # [B, 2**n]
+                state = state * torch.polar(torch.ones_like(phase), phase).to(self.dtype)
+            mats = None
+            for g, gate in enumerate(self.time_gates):
+                m = gate_matrix(gate, (tau * self.time_angles[k, :, g])[..., None], self.dtype)  # [B, n, 2, 2]
+                mats = m if mats is None else m @ mats
             if labels is not None:
                 mats = gate_matrix("RX", self.label_angles[k][labels][..., None], self.dtype) @ mats
             state = apply_local_product(state, mats, n)
@@ -201,8 +223,9 @@ class QuantumDenseDenoiser(nn.Module):
         """Predicted noise: x_t [B, D], t [B], y [B] or None -> [B, D].
 
         With a schedule, the circuit predicts x0 through Karras et al.'s (2022) preconditioning
-        (parameter-free): with sigma = s/a, x~ = x_t/a, D = c_skip x~ + c_out F(c_in x~), and
-        eps = (x_t - a D)/s. The circuit's output then needs gains near 1 at every noise level,
+        around a learned mean image m: with sigma = s/a, x~ = x_t/a - m,
+        D = m + c_skip x~ + c_out F(c_in x~), and eps = (x_t - a D)/s. In eval mode with
+        clip_denoised, D is clipped to the data range [-1, 1] before eps is formed. The circuit's output then needs gains near 1 at every noise level,
         which a unitary map can give; predicting eps directly needs gains up to 1/s.
         """
         if y is not None and self.n_classes is None:
@@ -214,10 +237,16 @@ class QuantumDenseDenoiser(nn.Module):
         sigma, sd2 = s / a, self.sigma_data**2
         c_skip, c_out = sd2 / (sigma**2 + sd2), sigma * self.sigma_data / (sigma**2 + sd2).sqrt()
         c_in_over_a = sigma / (sigma**2 + sd2).sqrt() / s  # c_in / a, written stably for a -> 0
-        f = self.circuit_output(x_t * c_in_over_a.to(x_t.dtype), t, y)
-        # eps = (x_t - a (c_skip x_t / a + c_out F)) / s
-        eps = x_t * ((1 - c_skip) / s).to(x_t.dtype) - f.to(x_t.dtype) * (a * c_out / s).to(x_t.dtype)
-        return eps
+        x_c = x_t - a.to(x_t.dtype) * self.center.to(x_t.dtype)  # centred: a (x0 - m) + s eps
+        f = self.circuit_output(x_c * c_in_over_a.to(x_t.dtype), t, y)
+        # D = m + c_skip x_c / a + c_out F, eps = (x_t - a D) / s
+        eps = x_c * ((1 - c_skip) / s).to(x_t.dtype) - f.to(x_t.dtype) * (a * c_out / s).to(x_t.dtype)
+        if self.training or not self.clip_denoised:
+            return eps
+        # Sampling: clip the x0 prediction to the data range [-1, 1] (as DDPM's reference sampler does).
+        a, s = a.to(x_t.dtype), s.to(x_t.dtype)
+        denoised = ((x_t - s * eps) / a).clamp(-1.0, 1.0)
+        return (x_t - a * denoised) / s
 
 
 class KolleDenseDenoiser(nn.Module):

@@ -18,8 +18,9 @@ DEV = qml.device("default.qubit", wires=6)
 
 @pytest.mark.parametrize("entangler", ["cnot", "crx"])
 def test_final_state_matches_pennylane(entangler):
-    model = QuantumDenseDenoiser(n_layers=7, n_blocks=3, n_classes=3, entangler=entangler, seed=1,
-                                 dtype=torch.complex128).double()
+    gates = ("RY",) if entangler == "cnot" else ("RY", "RZ")
+    model = QuantumDenseDenoiser(n_layers=7, n_blocks=3, n_classes=3, entangler=entangler, time_gates=gates,
+                                 seed=1, dtype=torch.complex128).double()
     if entangler == "crx":
         with torch.no_grad():
             model.ent_angles.normal_(0, 1.0)
@@ -35,7 +36,9 @@ def test_final_state_matches_pennylane(entangler):
         qml.AmplitudeEmbedding(features, wires=range(6), normalize=True)
         for k, (first, size) in enumerate(blocks):
             for q in range(6):
-                qml.RY(tau * ta[k, q], wires=q)
+                qml.RY(tau * ta[k, q, 0], wires=q)
+                if len(gates) == 2:
+                    qml.RZ(tau * ta[k, q, 1], wires=q)
                 qml.RX(la[k, label, q], wires=q)
             if entangler == "cnot":
                 qml.StronglyEntanglingLayers(w[first:first + size], wires=range(6),
@@ -127,7 +130,36 @@ def test_preconditioning_matches_its_closed_form():
     x, t = torch.randn(3, 64, dtype=torch.float64), torch.tensor([0, 500, 999])
     abar = schedule.alphas_cumprod[t][:, None]
     sigma2 = (1 - abar) / abar
-    expected = x * (1 - 0.25 / (sigma2 + 0.25)) / (1 - abar).sqrt()
+    expected = x * (1 - 0.25 / (sigma2 + 0.25)) / (1 - abar).sqrt()  # (learned mean image m = 0 at init)
     torch.testing.assert_close(model.double()(x, t), expected, rtol=1e-5, atol=1e-6)
     with pytest.raises(ConfigError, match="n_steps"):
         QuantumDenseDenoiser(schedule=make_schedule("cosine", 100))
+
+
+def test_time_phases_match_pennylane_diagonal_gate():
+    model = QuantumDenseDenoiser(n_layers=4, n_blocks=2, time_phases=True, seed=3, dtype=torch.complex128).double()
+    with torch.no_grad():
+        model.phase_offset.normal_(0, 1.0)
+    x, t = torch.randn(1, 64, dtype=torch.float64), torch.tensor([321])
+    tau = 321 * math.pi / 999
+    w, ent, ta = (p.detach().numpy() for p in (model.weights, model.ent_angles, model.time_angles))
+    phase = tau * model.phase_time[0].detach().numpy() + model.phase_offset[0].detach().numpy()
+
+    @qml.qnode(DEV)
+    def circuit(features):
+        qml.AmplitudeEmbedding(features, wires=range(6), normalize=True)
+        for k in range(2):
+            if k == 1:
+                qml.DiagonalQubitUnitary(np.exp(1j * phase), wires=range(6))
+            for q in range(6):
+                qml.RY(tau * ta[k, q, 0], wires=q)
+            for layer in range(2 * k, 2 * k + 2):
+                for q in range(6):
+                    qml.Rot(*w[layer, q], wires=q)
+                for q in range(6):
+                    qml.CRX(ent[layer, q], wires=[q, (q + layer % 5 + 1) % 6])
+        return qml.state()
+
+    np.testing.assert_allclose(model.final_state(x, t)[0].detach().numpy(), circuit(x[0].numpy()), atol=1e-10)
+    counts = model.parameter_counts()
+    assert counts["quantum"] == 4 * 6 * 4 + 2 * 6 + 2 * 64 and counts["classical"] == 3 * 64
