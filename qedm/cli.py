@@ -108,7 +108,7 @@ def sample(
         task = progress.add_task("sampling", total=None)
         written = sample_run(run_dir, n, output, sampler=sampler, steps=steps, seed=seed,
                              conditions=conditions, grid=grid,
-                             progress=lambda *_: progress.advance(task))
+                             progress=lambda step, total: progress.update(task, completed=step, total=total))
     console.print(f"wrote {n} samples to {', '.join(map(str, written))}")
 
 
