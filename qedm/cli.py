@@ -86,6 +86,9 @@ def fit(
         summary = fit_run(training, cfg, out, on_epoch=on_epoch, fresh=fresh)
     console.print(f"done in {summary['fit_seconds']:.1f} s of training; parameters "
                   f"{summary['parameters']}; model and samples in {out}")
+    if summary["reconstruction_error"] is not None:
+        console.print(f"latent {summary['latent']}: reconstruction MSE {summary['reconstruction_error']:.4f} "
+                      "(on the transformed training rows)")
 
 
 @app.command()

@@ -94,7 +94,8 @@ def fit_run(
     else:
         atomic_write_csv(samples, run_dir / "samples.csv")
     return {"fit_seconds": model.fit_seconds, "parameters": model.parameter_counts(),
-            "epochs": len(model.history)}
+            "epochs": len(model.history), "latent": config.resolved_latent,
+            "reconstruction_error": model.reconstruction_error()}
 
 
 def _check_same_config(run_dir: Path, config: QEDMConfig) -> None:
