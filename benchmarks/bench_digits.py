@@ -42,11 +42,31 @@ from qedm.diffusion.schedules import make_schedule  # noqa: E402
 from qedm.evaluate.images import load_digits_split, real_fid_floor, score_images  # noqa: E402
 from qedm.models.classical import ClassicalDenoiser  # noqa: E402
 from qedm.models.hybrid import HybridDenoiser  # noqa: E402
-from qedm.models.quantum_dense import KolleDenseDenoiser, QuantumDenseDenoiser  # noqa: E402
+from qedm.models.quantum_dense import KolleDenseDenoiser, QuantumDenseDenoiser, preconditioned_eps  # noqa: E402
 from qedm.report.image_grid import save_image_grid  # noqa: E402
 from qedm.training import train_denoiser  # noqa: E402
 
 N_SAMPLES = 1000
+
+
+class PreconditionedClassical(torch.nn.Module):
+    """Ablation: a ClassicalDenoiser used as x0-predictor with the quantum dense model's
+    preconditioning (same learned mean image), to separate the circuit from the preconditioning."""
+
+    def __init__(self, schedule, sigma_data: float = 0.5, **kwargs) -> None:
+        super().__init__()
+        self.inner = ClassicalDenoiser(64, **kwargs)
+        self.center = torch.nn.Parameter(torch.zeros(64))
+        self.register_buffer("alphas_cumprod", schedule.alphas_cumprod.double(), persistent=False)
+        self.sigma_data = sigma_data
+
+    def forward(self, x_t, t, y=None):
+        return preconditioned_eps(lambda x_in: self.inner(x_in, t, y), x_t, t, self.alphas_cumprod, self.center,
+                                  self.sigma_data, clip=not self.training)
+
+    def parameter_counts(self) -> dict[str, int]:
+        total = sum(p.numel() for p in self.parameters())
+        return {"classical": total, "quantum": 0, "total": total}
 SAMPLE_STEPS = 50
 
 # (family, size) -> (builder(seed, schedule), learning rate). Sizes match within a few percent.
@@ -65,7 +85,13 @@ MODELS = {
                                                               n_classes=nc, seed=s), 3e-3),
     ("classical", "4k"): (lambda s, sch, nc=None: ClassicalDenoiser(64, hidden=20, n_blocks=1, time_dim=8,
                                                                     n_classes=nc, seed=s), 3e-3),
+    # Ablation rows (run with --families classical_precond).
+    ("classical_precond", "1k"): (lambda s, sch, nc=None: PreconditionedClassical(
+        sch, hidden=6, n_blocks=1, time_dim=8, n_classes=nc, seed=s), 1e-2),
+    ("classical_precond", "4k"): (lambda s, sch, nc=None: PreconditionedClassical(
+        sch, hidden=20, n_blocks=1, time_dim=8, n_classes=nc, seed=s), 1e-2),
 }
+DEFAULT_FAMILIES = "quantum_dense,hybrid,classical,kolle"
 
 
 # ----- Koelle et al.'s protocol --------------------------------------------------------------
@@ -197,6 +223,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=None,
                         help="epochs (passes over the 1347 train images) for every model (default 30; quick 4)")
     parser.add_argument("--sizes", default="1k,4k")
+    parser.add_argument("--families", default=DEFAULT_FAMILIES,
+                        help="comma list of quantum_dense, hybrid, classical, kolle, classical_precond")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (one per core)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per worker")
     parser.add_argument("--out", default="runs/bench_digits", help="folder for results.json and image grids")
@@ -207,10 +235,13 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
-    tasks: list[tuple] = [("kolle", seed) for seed in range(seeds)]
-    tasks += [("qedm", family, size, seed) for seed in range(seeds) for family, size in MODELS if size in sizes]
+    families = args.families.split(",")
+    tasks: list[tuple] = [("kolle", seed) for seed in range(seeds) if "kolle" in families]
+    tasks += [("qedm", family, size, seed) for seed in range(seeds) for family, size in MODELS
+              if size in sizes and family in families]
     # Class-conditional runs (seed 0, 1k): the feature net's accuracy on 100 samples per class.
-    tasks += [("conditional", family, "1k", 0) for family in ("quantum_dense", "classical") if "1k" in sizes]
+    tasks += [("conditional", family, "1k", 0) for family in ("quantum_dense", "classical")
+              if "1k" in sizes and family in families]
     tasks.sort(key=lambda task: task[2:3] != ("4k",))  # longest first
     started = time.perf_counter()
     rows: list[dict] = []

@@ -77,7 +77,7 @@ def digits_part(epochs: int, steps: tuple[int, ...]) -> list[dict]:
     tf = ImageTransformer(0.0, 16.0).fit(x_tr)
     data = torch.as_tensor(tf.transform(x_tr))
     schedule = make_schedule("cosine", 1000)
-    model = QuantumDenseDenoiser(64, n_layers=36, n_blocks=4, readout="amplitude", init_std=0.02,
+    model = QuantumDenseDenoiser(64, n_layers=20, n_blocks=3, time_phases=True, readout="both", init_std=0.02,
                                  schedule=schedule, seed=0)
     train_denoiser(model, data, schedule, epochs=epochs, batch_size=128, lr=1e-2, seed=0)
     rows = []
@@ -164,7 +164,7 @@ def main() -> None:
     if args.part in ("both", "table"):
         rows += table_part(epochs=30 if args.quick else 300, seeds=1 if args.quick else 3, steps=steps)
     if args.part in ("both", "digits"):
-        rows += digits_part(epochs=5 if args.quick else 60, steps=steps)
+        rows += digits_part(epochs=5 if args.quick else 30, steps=steps)
     lines = markdown(rows)
     lines.append(f"\nTotal wall time {time.perf_counter() - started:.0f} s, torch threads {args.threads}.")
     print("\n".join(lines))

@@ -1,15 +1,22 @@
 """Fully quantum dense denoisers for small images: the whole image is one amplitude-encoded state.
 
-`QuantumDenseDenoiser` (qedm's): 64 pixels of x_t are amplitude-encoded on 6 qubits; the
-circuit is `n_blocks` blocks of strongly-entangling layers (Rot on every qubit, then CNOT(q,
-q+r mod n) with the range r = l mod (n-1) + 1 of layer l, as PennyLane's
-StronglyEntanglingLayers); before each block the timestep (and class label) is re-uploaded as
-rotation angles, RY(a[k,q] * pi * t/(T-1)) then RX(c[k, y, q]) on every qubit q. The output is
-read from the final state psi: eps = s_amp * Re(psi) * ||x_t|| + s_prob * (2**n |psi|^2 - 1) + b,
-with per-pixel scale/shift vectors (the only classical parameters). Multiplying by ||x_t||
-gives back the norm that amplitude encoding drops (a classical number the state preparation
-needs anyway), so the amplitude path is an x-linear map U(t) x_t and the probability path adds
-quadratic features.
+`QuantumDenseDenoiser` (qedm's): the 64 pixels of the (centred, scaled) input are
+amplitude-encoded on 6 qubits; the circuit is `n_blocks` blocks of strongly-entangling layers
+(Rot on every qubit, then an entangler on the pairs (q, q+r mod n), r = l mod (n-1) + 1 for
+layer l, as PennyLane's StronglyEntanglingLayers): entangler="cnot" uses CNOTs,
+"crx" (default) trainable CRX gates that start at angle 0, so the circuit starts near the
+identity instead of near a CNOT permutation (which made training far slower). Before each
+block the timestep (and class label) is re-uploaded as rotation angles:
+RY(a[k,q] * pi t/(T-1)) (optionally also RZ), then RX(c[k, y, q]) on every qubit q; with
+time_phases=True a diagonal gate with phases pi t/(T-1) u_j + v_j on basis state j sits
+between blocks, so the t-dependence can act per direction of the data. The output is read
+from the final state psi: F = s_amp * Re(psi) * ||x_in|| + s_prob * (2**n |psi|^2 - 1) + b,
+with per-pixel scale/shift vectors. Multiplying by ||x_in|| gives back the norm that
+amplitude encoding drops (a classical number the state preparation needs anyway), so the
+amplitude path is an x-linear map U(t) x and the probability path adds quadratic features.
+Given the schedule, F is used as an x0-predictor with Karras et al.'s preconditioning around
+a learned mean image (see `forward`); without it, F is the eps prediction itself.
+Classical parameters: s_amp, s_prob, b and the mean image (64 each); all others are angles.
 
 `KolleDenseDenoiser`: the "Q-Dense" model of Koelle et al. 2024 (arXiv:2401.07049, public
 code `QDenseUndirected`), rebuilt on qedm's simulator: amplitude embedding of the image in
@@ -232,21 +239,33 @@ class QuantumDenseDenoiser(nn.Module):
             raise ConfigError("this denoiser was built without n_classes; it takes no labels y")
         if not self.preconditioned:
             return self.circuit_output(x_t, t, y).to(x_t.dtype)
-        abar = self.alphas_cumprod.double()[torch.as_tensor(t, device=x_t.device).long()][:, None]
-        a, s = abar.sqrt(), (1 - abar).sqrt()
-        sigma, sd2 = s / a, self.sigma_data**2
-        c_skip, c_out = sd2 / (sigma**2 + sd2), sigma * self.sigma_data / (sigma**2 + sd2).sqrt()
-        c_in_over_a = sigma / (sigma**2 + sd2).sqrt() / s  # c_in / a, written stably for a -> 0
-        x_c = x_t - a.to(x_t.dtype) * self.center.to(x_t.dtype)  # centred: a (x0 - m) + s eps
-        f = self.circuit_output(x_c * c_in_over_a.to(x_t.dtype), t, y)
-        # D = m + c_skip x_c / a + c_out F, eps = (x_t - a D) / s
-        eps = x_c * ((1 - c_skip) / s).to(x_t.dtype) - f.to(x_t.dtype) * (a * c_out / s).to(x_t.dtype)
-        if self.training or not self.clip_denoised:
-            return eps
-        # Sampling: clip the x0 prediction to the data range [-1, 1] (as DDPM's reference sampler does).
-        a, s = a.to(x_t.dtype), s.to(x_t.dtype)
-        denoised = ((x_t - s * eps) / a).clamp(-1.0, 1.0)
-        return (x_t - a * denoised) / s
+        return preconditioned_eps(lambda x_in: self.circuit_output(x_in, t, y), x_t, t, self.alphas_cumprod,
+                                  self.center, self.sigma_data, clip=self.clip_denoised and not self.training)
+
+
+def preconditioned_eps(net, x_t: torch.Tensor, t: torch.Tensor, alphas_cumprod: torch.Tensor,
+                       center: torch.Tensor, sigma_data: float, clip: bool = False) -> torch.Tensor:
+    """eps from an x0-predictor with Karras et al.'s (2022) preconditioning around a mean image.
+
+    x_t [B, D], t [B]; `net(x_in [B, D]) -> F [B, D]`; alphas_cumprod [T] (float64);
+    center [D] the mean image m. With a = sqrt(abar_t), s = sqrt(1 - abar_t), sigma = s/a,
+    x~ = x_t/a - m: D = m + c_skip x~ + c_out F(c_in x~), eps = (x_t - a D)/s. `clip` clips
+    D to the data range [-1, 1] first (as DDPM's reference sampler does).
+    """
+    abar = alphas_cumprod.double()[torch.as_tensor(t, device=x_t.device).long()][:, None]
+    a, s = abar.sqrt(), (1 - abar).sqrt()
+    sigma, sd2 = s / a, sigma_data**2
+    c_skip, c_out = sd2 / (sigma**2 + sd2), sigma * sigma_data / (sigma**2 + sd2).sqrt()
+    c_in_over_a = sigma / (sigma**2 + sd2).sqrt() / s  # c_in / a, written stably for a -> 0
+    x_c = x_t - a.to(x_t.dtype) * center.to(x_t.dtype)  # centred: a (x0 - m) + s eps
+    f = net(x_c * c_in_over_a.to(x_t.dtype))
+    # D = m + c_skip x_c / a + c_out F, eps = (x_t - a D) / s
+    eps = x_c * ((1 - c_skip) / s).to(x_t.dtype) - f.to(x_t.dtype) * (a * c_out / s).to(x_t.dtype)
+    if not clip:
+        return eps
+    a, s = a.to(x_t.dtype), s.to(x_t.dtype)
+    denoised = ((x_t - s * eps) / a).clamp(-1.0, 1.0)
+    return (x_t - a * denoised) / s
 
 
 class KolleDenseDenoiser(nn.Module):
