@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 from pathlib import Path
 from typing import Optional
 
@@ -138,7 +137,8 @@ def benchmark(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="show progress bars"),
 ) -> None:
     """Benchmark QEDM denoisers against classical baselines on the same splits; write an HTML report."""
-    from qedm.benchmark import format_mean_std, run_benchmark
+    from qedm.benchmark import run_benchmark
+    from qedm.report.summary import format_mean_std
     from qedm.errors import ConfigError
 
     if (data is None) == (dataset is None):

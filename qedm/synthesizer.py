@@ -8,7 +8,6 @@ them (weights plus JSON, no pickled code).
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 

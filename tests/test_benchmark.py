@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qedm.benchmark import (compare_to_hybrid, comparison_sentences, metric_direction, run_benchmark,
-                            split_table, summarise)
+from qedm.benchmark import run_benchmark, split_table
+from qedm.report.summary import compare_to_hybrid, comparison_sentences, metric_direction, summarise
 from qedm.errors import ConfigError
 
 

@@ -54,7 +54,7 @@ def render_html(results: pd.DataFrame, summary: pd.DataFrame, comparison: pd.Dat
                 real_train: pd.DataFrame, synthetic: dict[str, pd.DataFrame],
                 histories: dict[str, dict[int, list[dict]]]) -> str:
     """The whole report as one HTML string."""
-    from qedm.benchmark import (INFO_COLUMNS, SIMULATOR_NOTE, format_efficiency, headline_metrics,
+    from qedm.report.summary import (INFO_COLUMNS, SIMULATOR_NOTE, format_efficiency, headline_metrics,
                                 metric_columns, metric_direction)
 
     metrics = headline_metrics(metric_columns(results))
@@ -102,7 +102,7 @@ def render_html(results: pd.DataFrame, summary: pd.DataFrame, comparison: pd.Dat
 
 def _metrics_table(summary: pd.DataFrame, metrics: list[str], direction) -> str:
     """Metrics down, models across (tables stay readable with twenty metrics)."""
-    from qedm.benchmark import format_mean_std
+    from qedm.report.summary import format_mean_std
 
     arrows = {1: " ↑", -1: " ↓", 0: ""}
     head = "".join(f"<th>{escape(str(m))}</th>" for m in summary["model"])
@@ -119,7 +119,7 @@ def _metrics_table(summary: pd.DataFrame, metrics: list[str], direction) -> str:
 def _summary_table(summary: pd.DataFrame, columns: list[str], table_id: str,
                    headers: dict[str, str] | None = None, cell=None) -> str:
     """One row per model; cells are mean ± std unless `cell(row, column)` formats them."""
-    from qedm.benchmark import format_mean_std
+    from qedm.report.summary import format_mean_std
 
     headers = headers or {}
     cell = cell or (lambda row, c: format_mean_std(row[f"{c}_mean"], row[f"{c}_std"]))
@@ -135,7 +135,7 @@ def _summary_table(summary: pd.DataFrame, columns: list[str], table_id: str,
 
 def _verdict_table(comparison: pd.DataFrame) -> str:
     """Metrics down, baselines across: "win/tie/loss (baseline mean ± std)" for the hybrid."""
-    from qedm.benchmark import format_mean_std
+    from qedm.report.summary import format_mean_std
 
     if comparison.empty:
         return ""

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qedm.benchmark import compare_to_hybrid, comparison_sentences, summarise
+from qedm.report.summary import compare_to_hybrid, comparison_sentences, summarise
 from qedm.report.html import render_html
 
 CHROMIUM = "/usr/bin/chromium"
