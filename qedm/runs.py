@@ -51,8 +51,10 @@ def load_training_data(path: Path | None, dataset: str | None) -> TrainingData:
             return TrainingData(images, labels, f"dataset {dataset}")
         return TrainingData(load_dataset(dataset), None, f"dataset {dataset}")
     from qedm.data.io import read_table
+    from qedm.data.validation import validate_table
 
-    return TrainingData(read_table(path), None, str(path))
+    # Validate before anything is printed or written; fit validates again (cheap) for API users.
+    return TrainingData(validate_table(read_table(path)), None, str(path))
 
 
 def resolve_config(config_file: Path | None, **overrides: Any) -> QEDMConfig:
