@@ -76,6 +76,8 @@ def fit(
                          condition_column=condition, seed=seed)
     console.print(f"fitting a [bold]{cfg.denoiser}[/] QEDM on {training.source}: "
                   f"{training.shape_text} -> {out}")
+    if (out / "checkpoint.pt").is_file() and not fresh:
+        console.print(f"resuming from the checkpoint in {out} (pass --fresh to start over)")
     with _progress() as progress:
         task = progress.add_task("training", total=cfg.epochs)
 
