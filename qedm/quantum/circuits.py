@@ -52,12 +52,12 @@ from qedm.quantum.ir import Observable, Op, Param
 from qedm.quantum.simulator import (
     amplitude_state,
     apply_local_product,
-    apply_real_layer_columns,
+    apply_kron_layers,
     cnot_permutation,
     kron_groups,
     permute_rows,
-    product_state,
     product_state_ry,
+    product_state_rows,
     ry_vectors,
     run_ops,
     z_signs,
@@ -95,11 +95,6 @@ def observable_list(n_qubits: int, observables: str) -> list[Observable]:
     singles = [(q,) for q in range(n_qubits)]
     pairs = [tuple(sorted(p)) for p in entangler_pairs(n_qubits, "ring")]
     return {"z": singles, "zz": pairs, "both": singles + pairs}[observables]
-
-
-def _unit(phase: torch.Tensor) -> torch.Tensor:
-    """exp(i * phase) for a real tensor."""
-    return torch.complex(torch.cos(phase), torch.sin(phase))
 
 
 def choose_execution(n_qubits: int, layers_per_run: int, batch: int) -> str:
@@ -170,7 +165,10 @@ class VQC(nn.Module):
         self.register_buffer("entangler_index", index, persistent=False)
         qubit_signs = z_signs(n_qubits, [(q,) for q in range(n_qubits)], self.real_dtype)
         self.register_buffer("qubit_signs", qubit_signs, persistent=False)
-        self.register_buffer("qubit_signs_moved", qubit_signs[index], persistent=False)
+        self.register_buffer("entangler_inverse", torch.argsort(index), persistent=False)
+        # phase row of angles (a [n], c [n]): -1/2 (a . z(r) + c . z(moved r)), see _layer_factors
+        phase_signs = -0.5 * torch.cat([qubit_signs, qubit_signs[index]], 1).T
+        self.register_buffer("phase_signs", phase_signs.contiguous(), persistent=False)
         self.iqp_terms = self._iqp_terms()
         self.register_buffer("iqp_signs", z_signs(n_qubits, self.iqp_terms, self.real_dtype), persistent=False)
 
@@ -249,45 +247,45 @@ class VQC(nn.Module):
             return (torch.complex(torch.cos(phase), torch.sin(phase)) * 2 ** (-n / 2)).to(self.dtype)
         return product_state_ry(torch.nn.functional.pad(x, (0, n - k)) if k < n else x, self.dtype)
 
+    def _layer_factors(self, weights: torch.Tensor, final_phase: bool) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """Group matrices and phases for `apply_kron_layers` from layer weights [Lb, n, 3].
+
+        Rot(a, b, c) = RZ(c) RY(b) RZ(a): the RYs of a layer are a REAL kron per wire group,
+        the RZs diagonal phases. Phase row l (before layer l's RYs) merges RZ(a_l) with RZ(c_{l-1})
+        moved through layer l-1's CNOT permutation; row Lb is the last RZ(c), dropped when
+        final_phase=False (no Z measurement sees it).
+        """
+        a, b, c = weights.unbind(-1)
+        cos, sin = torch.cos(b / 2), torch.sin(b / 2)
+        ry = torch.stack([cos, -sin, sin, cos], -1).reshape(*b.shape, 2, 2)  # [Lb, n, 2, 2]
+        mats = [kron_chain(ry[:, start:start + size]) for start, size in kron_groups(self.n_qubits)]
+        pad = torch.nn.functional.pad
+        angles = torch.cat([pad(a, (0, 0, 0, 1)), pad(c, (0, 0, 1, 0))], 1)  # [Lb + 1, 2n]
+        phases = angles @ self.phase_signs  # [Lb + 1, 2**n]
+        return mats, phases if final_phase else phases[:-1]
+
     def _evolve(self, state: torch.Tensor, weights: torch.Tensor, final_phase: bool = True) -> torch.Tensor:
         """Apply layers weights [Lb, n, 3] to a basis-first state [2**n, C] -> [2**n, C].
 
-        Rot(a, b, c) = RZ(c) RY(b) RZ(a): a layer of RZs is a diagonal phase and a layer of RYs
-        a real kron, so each layer is one real GEMM per wire group, one row gather (the CNOTs)
-        and one phase multiply that merges RZ(c) of this layer with RZ(a) of the next (moved
-        through the permutation). final_phase=False drops the last RZ(c), which no Z
-        measurement can see.
+        final_phase=False drops the last RZ(c), which no Z measurement can see.
         """
-        zs, zs_moved, index = self.qubit_signs, self.qubit_signs_moved, self.entangler_index
-        a, b, c = weights.unbind(-1)
-        cos, sin = torch.cos(b / 2), torch.sin(b / 2)
-        ry = torch.stack([torch.stack([cos, -sin], -1), torch.stack([sin, cos], -1)], -2)  # [Lb, n, 2, 2]
-        # phase[l] follows layer l's gather: RZ(c_l) seen through the permutation, then RZ(a_{l+1})
-        a_next = torch.cat([a[1:], torch.zeros_like(a[:1])], 0)
-        phase = -0.5 * (a_next @ zs.T + c @ zs_moved.T)  # [Lb, 2**n]
-        state = state * _unit(-0.5 * (a[0] @ zs.T))[:, None]
-        for layer in range(weights.shape[0]):
-            state = apply_real_layer_columns(state, ry[layer], index, self.n_qubits)
-            if layer < weights.shape[0] - 1 or final_phase:
-                state = state * _unit(phase[layer])[:, None]
-        return state
+        mats, phases = self._layer_factors(weights, final_phase)
+        return apply_kron_layers(state, mats, phases, self.entangler_index, self.n_qubits, self.entangler_inverse)
 
     def fused_unitary(self, weights: torch.Tensor) -> torch.Tensor:
         """The layers weights [Lb, n, 3] as one matrix U [2**n, 2**n] (final state = U @ state).
 
-        Each layer is the kron of its Rot matrices with rows permuted by the CNOTs; the
-        layers are composed by Lb - 1 matmuls: independent of the batch, built once per forward.
+        Built by running the layered kernel on the identity's columns: independent of the
+        batch, cheaper than applying the layers to B columns when 2**n < B.
         """
-        layers = kron_chain(gate_matrix("Rot", weights, self.dtype))[:, self.entangler_index, :]
-        unitary = layers[0]
-        for layer in layers[1:]:
-            unitary = layer @ unitary
-        return unitary
+        eye = torch.eye(2**self.n_qubits, dtype=self.dtype, device=weights.device)
+        return self._evolve(eye, weights, final_phase=True)
 
     def _layers(self, state: torch.Tensor, weights: torch.Tensor, mode: str, final_phase: bool) -> torch.Tensor:
         """Layers on a basis-first state [2**n, B]: directly, or fused into one unitary first."""
         if mode == "fused":
-            return self.fused_unitary(weights) @ state
+            eye = torch.eye(2**self.n_qubits, dtype=self.dtype, device=weights.device)
+            return self._evolve(eye, weights, final_phase) @ state
         return self._evolve(state, weights, final_phase)
 
     def _final_state(self, x: torch.Tensor, weights: torch.Tensor, final_phase: bool) -> torch.Tensor:
@@ -299,8 +297,8 @@ class VQC(nn.Module):
         if product:  # RY(x) then Rot on each wire is still a product state: skip layer 0's GEMMs
             angles = torch.nn.functional.pad(x, (0, n - self.n_inputs)) if self.n_inputs < n else x
             rot = gate_matrix("Rot", weights[0], self.dtype)  # [n, 2, 2]
-            vectors = (rot @ ry_vectors(angles).to(self.dtype)[..., None])[..., 0]  # [B, n, 2]
-            state = permute_rows(product_state(vectors).T.contiguous(), self.entangler_index)
+            vectors = rot @ ry_vectors(angles).to(self.dtype).permute(1, 2, 0)  # [n, 2, B]
+            state = permute_rows(product_state_rows(vectors), self.entangler_index)
         else:
             state = self._encode(x).T.contiguous()
         if self.encoding != "reupload":

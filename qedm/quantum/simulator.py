@@ -66,6 +66,14 @@ def product_state(vectors: torch.Tensor) -> torch.Tensor:
     return out
 
 
+def product_state_rows(vectors: torch.Tensor) -> torch.Tensor:
+    """Basis-first kron of one state per wire: vectors [n, 2, C] -> [2**n, C] (wire 0 = MSB)."""
+    out = vectors[0]
+    for vec in vectors[1:]:
+        out = (out[:, None, :] * vec[None, :, :]).reshape(-1, out.shape[-1])
+    return out
+
+
 def ry_vectors(angles: torch.Tensor) -> torch.Tensor:
     """RY(angles) |0> per wire: angles [B, n] -> real [B, n, 2] = [cos(a/2), sin(a/2)]."""
     return torch.stack([torch.cos(angles / 2), torch.sin(angles / 2)], dim=-1)
@@ -127,36 +135,108 @@ def permute_rows(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return _PermuteRows.apply(x, index)
 
 
-@functools.lru_cache(maxsize=64)
-def rotation_index(n_qubits: int, shift: int) -> torch.Tensor:
-    """Row gather that moves the last `shift` wires of the index to the front: [2**n] long."""
-    j = torch.arange(2**n_qubits)
-    lo, hi = j >> (n_qubits - shift), j & (2 ** (n_qubits - shift) - 1)
-    return hi * 2**shift + lo
+def _apply_group(mats: torch.Tensor, x: torch.Tensor, start: int, size: int) -> torch.Tensor:
+    """mats [D, D] on wires start..start+size-1 of a basis-first real state x [2**n, C] (D = 2**size).
 
-
-def apply_real_layer_columns(
-    state: torch.Tensor, mats: torch.Tensor, index: torch.Tensor, n_qubits: int, max_group: int = MAX_KRON_GROUP
-) -> torch.Tensor:
-    """(x)_q mats[q] with REAL 2x2 factors, then the row gather `index`: state [2**n, C] complex -> [2**n, C].
-
-    A real matrix acts alike on real and imaginary parts, so the complex state is viewed as a
-    real [2**n, 2C] matrix (a quarter of the flops of complex arithmetic). Each wire group is
-    one batched GEMM on the trailing wires of the row index, followed by a row gather that
-    rotates the next group to the end; after all groups the wire order is the original one,
-    and the last rotation is merged with `index` (the entangler permutation).
+    The row index splits as (J = 2**start, D, rest), so the group is one GEMM when it leads
+    (J = 1) and otherwise one broadcast batched GEMM; no data is moved either way.
     """
-    cols, dim = state.shape[1], 2**n_qubits
-    x = torch.view_as_real(state)
-    groups = kron_groups(n_qubits, max_group)
-    for i, (start, size) in enumerate(reversed(groups)):
-        k = kron_chain(mats[start:start + size])
-        x = torch.bmm(k.expand(dim >> size, 2**size, 2**size), x.reshape(dim >> size, 2**size, -1))
-        rows = rotation_index(n_qubits, size).to(index.device) if len(groups) > 1 else None
-        if i == len(groups) - 1:
-            rows = index if rows is None else rows[index]
-        x = permute_rows(x.reshape(dim, -1), rows)
-    return torch.view_as_complex(x.reshape(dim, cols, 2))
+    dim, cols = x.shape
+    lead = 2**start
+    if lead == 1:
+        return (mats @ x.reshape(2**size, -1)).reshape(dim, cols)
+    return torch.bmm(mats.expand(lead, 2**size, 2**size), x.reshape(lead, 2**size, -1)).reshape(dim, cols)
+
+
+def _group_grad(grad: torch.Tensor, x: torch.Tensor, start: int, size: int) -> torch.Tensor:
+    """d loss / d mats of `_apply_group` from its output grad and input (both [2**n, C]): [D, D]."""
+    lead, d = 2**start, 2**size
+    if lead == 1:
+        return grad.reshape(d, -1) @ x.reshape(d, -1).T
+    return torch.bmm(grad.reshape(lead, d, -1), x.reshape(lead, d, -1).transpose(1, 2)).sum(0)
+
+
+class _RealKronLayers(torch.autograd.Function):
+    """The layered kernel of `apply_kron_layers` with a hand-written (stored-state) backward.
+
+    Autograd through these GEMMs would expand each group matrix over the batch of blocks and
+    sum its gradient back, and record dozens of small nodes per layer; here the backward is,
+    per layer and group, one GEMM for the state gradient and one for the matrix gradient, and
+    one fused reduction per phase.
+    """
+
+    @staticmethod
+    def forward(ctx, state, phases, index, inverse, groups, *mats):
+        n_layers = mats[0].shape[0] if mats else 0
+        dim, batch = state.shape
+        units = torch.polar(torch.ones_like(phases), phases)  # [P, 2**n] complex
+        saved = []
+        x = state
+        for layer in range(n_layers):
+            if layer < phases.shape[0]:
+                x = x * units[layer][:, None]
+            xr = torch.view_as_real(x).reshape(dim, 2 * batch)
+            for (start, size), m in zip(groups, mats):
+                saved.append(xr)
+                xr = _apply_group(m[layer], xr, start, size)
+            x = torch.view_as_complex(xr.index_select(0, index).reshape(dim, batch, 2))
+        if phases.shape[0] > n_layers:
+            x = x * units[n_layers][:, None]
+        ctx.groups, ctx.n_layers = groups, n_layers
+        ctx.save_for_backward(units, index, inverse, x, *saved, *mats)
+        return x
+
+    @staticmethod
+    def backward(ctx, grad):
+        groups, n_layers = ctx.groups, ctx.n_layers
+        units, index, inverse, out, *rest = ctx.saved_tensors
+        saved, mats = rest[: len(rest) - len(groups)], rest[len(rest) - len(groups):]
+        dim, batch = grad.shape
+        grad_phases = torch.zeros(units.shape, dtype=out.real.dtype, device=out.device)
+        grad_mats = [torch.empty_like(m) for m in mats]
+        g = grad
+        if units.shape[0] > n_layers:
+            grad_phases[n_layers] = (g * out.conj()).imag.sum(1)
+            g = g * units[n_layers].conj()[:, None]
+        for layer in reversed(range(n_layers)):
+            gr = torch.view_as_real(g.contiguous()).reshape(dim, 2 * batch).index_select(0, inverse)
+            for k in reversed(range(len(groups))):
+                start, size = groups[k]
+                x = saved[layer * len(groups) + k]
+                grad_mats[k][layer] = _group_grad(gr, x, start, size)
+                gr = _apply_group(mats[k][layer].T, gr, start, size)
+            g = torch.view_as_complex(gr.reshape(dim, batch, 2))
+            if layer < units.shape[0]:
+                y = torch.view_as_complex(saved[layer * len(groups)].reshape(dim, batch, 2))
+                grad_phases[layer] = (g * y.conj()).imag.sum(1)
+                g = g * units[layer].conj()[:, None]
+        return (g, grad_phases, None, None, None, *grad_mats)
+
+
+def apply_kron_layers(
+    state: torch.Tensor,
+    mats: Sequence[torch.Tensor],
+    phases: torch.Tensor,
+    index: torch.Tensor,
+    n_qubits: int,
+    inverse: torch.Tensor | None = None,
+    max_group: int = MAX_KRON_GROUP,
+) -> torch.Tensor:
+    """Layers of (phase, real kron, row gather) on a basis-first state [2**n, C] complex -> [2**n, C].
+
+    Layer l multiplies row r by exp(i phases[l, r]), applies the REAL matrices mats[g][l]
+    ([Lb, D_g, D_g], one per wire group of `kron_groups(n, max_group)`, on those wires), then
+    the row gather `index` (new row j = old row index[j]); a row phases[Lb], if present, is
+    applied last. phases: [Lb or Lb + 1, 2**n] real. A real matrix acts alike on real and
+    imaginary parts, so the GEMMs run on the complex state viewed as real [2**n, 2C] (a quarter
+    of the flops of complex arithmetic). Differentiable w.r.t. state, phases and mats.
+    """
+    if inverse is None:
+        inverse = torch.argsort(index)
+    groups = tuple(kron_groups(n_qubits, max_group))
+    if len(mats) != len(groups):
+        raise CircuitError(f"apply_kron_layers needs {len(groups)} group matrices for {n_qubits} qubits, got {len(mats)}")
+    return _RealKronLayers.apply(state.contiguous(), phases, index, inverse, groups, *mats)
 
 
 def cnot_permutation(pairs: Sequence[tuple[int, int]], n_qubits: int) -> torch.Tensor:

@@ -5,15 +5,16 @@ import pytest
 import torch
 
 from qedm.errors import CircuitError
-from qedm.quantum.gates import gate_matrix
+from qedm.quantum.gates import gate_matrix, kron_chain
 from qedm.quantum.ir import Op, Param
 from qedm.quantum.simulator import (
     amplitude_state,
     apply_gate,
     apply_local_product,
-    apply_real_layer_columns,
+    apply_kron_layers,
     cnot_permutation,
     expval_z,
+    kron_groups,
     probabilities,
     product_state_ry,
     run_ops,
@@ -117,16 +118,29 @@ def test_local_product_and_permutation_equal_gate_by_gate():
 
 
 @pytest.mark.parametrize("max_group", [2, 3, 7])
-def test_real_layer_on_basis_first_state_equals_gate_by_gate(max_group):
-    n, rng = 7, np.random.default_rng(5)
-    state = torch.tensor(rng.normal(size=(2**n, 3)) + 1j * rng.normal(size=(2**n, 3)))
-    mats = gate_matrix("RY", torch.tensor(rng.normal(size=(n, 1))), torch.complex128).real
+def test_kron_layers_equal_gate_by_gate_with_gradients(max_group):
+    n, n_layers, rng = 7, 2, np.random.default_rng(5)
+    state = torch.tensor(rng.normal(size=(2**n, 3)) + 1j * rng.normal(size=(2**n, 3)), requires_grad=True)
+    b = torch.tensor(rng.normal(size=(n_layers, n)), requires_grad=True)
+    phases = torch.tensor(rng.normal(size=(n_layers + 1, 2**n)), requires_grad=True)
     index = cnot_permutation([(q, (q + 1) % n) for q in range(n)], n)
+    mats = gate_matrix("RY", b[..., None], torch.complex128).real  # [L, n, 2, 2]
+    groups = kron_groups(n, max_group)
+    krons = [kron_chain(mats[:, s:s + k]) for s, k in groups]
+    out = apply_kron_layers(state, krons, phases, index, n, max_group=max_group)
     ref = state.T
-    for q in range(n):
-        ref = apply_gate(ref, mats[q], (q,), n)
-    ref = ref[:, index].T
-    torch.testing.assert_close(apply_real_layer_columns(state, mats, index, n, max_group), ref)
+    for layer in range(n_layers):
+        ref = ref * torch.exp(1j * phases[layer])
+        for q in range(n):
+            ref = apply_gate(ref, mats[layer, q], (q,), n)
+        ref = ref[:, index]
+    ref = (ref * torch.exp(1j * phases[n_layers])).T
+    torch.testing.assert_close(out, ref)
+    cot = torch.tensor(rng.normal(size=(2**n, 3)) + 1j * rng.normal(size=(2**n, 3)))
+    grads = torch.autograd.grad((out * cot).real.sum(), (state, b, phases), retain_graph=True)
+    refs = torch.autograd.grad((ref * cot).real.sum(), (state, b, phases))
+    for got, want in zip(grads, refs):
+        torch.testing.assert_close(got, want)
 
 
 def test_product_state_and_amplitude_state_match_pennylane():
