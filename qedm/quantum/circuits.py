@@ -47,7 +47,7 @@ import torch
 from torch import nn
 
 from qedm.errors import CircuitError
-from qedm.quantum.gates import gate_matrix, kron_chain, real_dtype
+from qedm.quantum.gates import gate_matrix, real_dtype
 from qedm.quantum.ir import Observable, Op, Param
 from qedm.quantum.simulator import (
     amplitude_state,
@@ -60,6 +60,7 @@ from qedm.quantum.simulator import (
     product_state_rows,
     ry_vectors,
     run_ops,
+    Workspace,
     z_signs,
 )
 
@@ -166,6 +167,7 @@ class VQC(nn.Module):
         qubit_signs = z_signs(n_qubits, [(q,) for q in range(n_qubits)], self.real_dtype)
         self.register_buffer("qubit_signs", qubit_signs, persistent=False)
         self.register_buffer("entangler_inverse", torch.argsort(index), persistent=False)
+        self.workspace = Workspace()  # scratch reused across forward/backward calls (a cache, not state)
         # phase row of angles (a [n], c [n]): -1/2 (a . z(r) + c . z(moved r)), see _layer_factors
         phase_signs = -0.5 * torch.cat([qubit_signs, qubit_signs[index]], 1).T
         self.register_buffer("phase_signs", phase_signs.contiguous(), persistent=False)
@@ -247,30 +249,22 @@ class VQC(nn.Module):
             return (torch.complex(torch.cos(phase), torch.sin(phase)) * 2 ** (-n / 2)).to(self.dtype)
         return product_state_ry(torch.nn.functional.pad(x, (0, n - k)) if k < n else x, self.dtype)
 
-    def _layer_factors(self, weights: torch.Tensor, final_phase: bool) -> tuple[list[torch.Tensor], torch.Tensor]:
-        """Group matrices and phases for `apply_kron_layers` from layer weights [Lb, n, 3].
+    def _evolve(
+        self, state: torch.Tensor, weights: torch.Tensor, final_phase: bool = True, signs: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Apply layers weights [Lb, n, 3] to a basis-first state [2**n, C] -> [2**n, C] (or [C, m] with signs).
 
-        Rot(a, b, c) = RZ(c) RY(b) RZ(a): the RYs of a layer are a REAL kron per wire group,
-        the RZs diagonal phases. Phase row l (before layer l's RYs) merges RZ(a_l) with RZ(c_{l-1})
-        moved through layer l-1's CNOT permutation; row Lb is the last RZ(c), dropped when
-        final_phase=False (no Z measurement sees it).
+        Rot(a, b, c) = RZ(c) RY(b) RZ(a): the RYs of a layer are a real kron per wire group
+        (`apply_kron_layers`), the RZs diagonal phases. Phase row l (before layer l's RYs)
+        merges RZ(a_l) with RZ(c_{l-1}) moved through layer l-1's CNOT permutation; row Lb is
+        the last RZ(c), dropped when final_phase=False (no Z measurement sees it).
         """
         a, b, c = weights.unbind(-1)
-        cos, sin = torch.cos(b / 2), torch.sin(b / 2)
-        ry = torch.stack([cos, -sin, sin, cos], -1).reshape(*b.shape, 2, 2)  # [Lb, n, 2, 2]
-        mats = [kron_chain(ry[:, start:start + size]) for start, size in kron_groups(self.n_qubits)]
         pad = torch.nn.functional.pad
         angles = torch.cat([pad(a, (0, 0, 0, 1)), pad(c, (0, 0, 1, 0))], 1)  # [Lb + 1, 2n]
         phases = angles @ self.phase_signs  # [Lb + 1, 2**n]
-        return mats, phases if final_phase else phases[:-1]
-
-    def _evolve(self, state: torch.Tensor, weights: torch.Tensor, final_phase: bool = True) -> torch.Tensor:
-        """Apply layers weights [Lb, n, 3] to a basis-first state [2**n, C] -> [2**n, C].
-
-        final_phase=False drops the last RZ(c), which no Z measurement can see.
-        """
-        mats, phases = self._layer_factors(weights, final_phase)
-        return apply_kron_layers(state, mats, phases, self.entangler_index, self.n_qubits, self.entangler_inverse)
+        return apply_kron_layers(state, b, phases if final_phase else phases[:-1], self.entangler_index,
+                                 self.n_qubits, self.entangler_inverse, signs, self.workspace)
 
     def fused_unitary(self, weights: torch.Tensor) -> torch.Tensor:
         """The layers weights [Lb, n, 3] as one matrix U [2**n, 2**n] (final state = U @ state).
@@ -281,15 +275,20 @@ class VQC(nn.Module):
         eye = torch.eye(2**self.n_qubits, dtype=self.dtype, device=weights.device)
         return self._evolve(eye, weights, final_phase=True)
 
-    def _layers(self, state: torch.Tensor, weights: torch.Tensor, mode: str, final_phase: bool) -> torch.Tensor:
-        """Layers on a basis-first state [2**n, B]: directly, or fused into one unitary first."""
-        if mode == "fused":
-            eye = torch.eye(2**self.n_qubits, dtype=self.dtype, device=weights.device)
-            return self._evolve(eye, weights, final_phase) @ state
-        return self._evolve(state, weights, final_phase)
+    def _layers(self, state: torch.Tensor, weights: torch.Tensor, mode: str, final_phase: bool,
+                signs: torch.Tensor | None) -> torch.Tensor:
+        """Layers on a basis-first state [2**n, B] -> [2**n, B] (or <signs> [B, m]): directly or fused."""
+        if mode != "fused":
+            return self._evolve(state, weights, final_phase, signs)
+        state = self.fused_unitary(weights) @ state
+        return state if signs is None else (state.real**2 + state.imag**2).T @ signs
 
-    def _final_state(self, x: torch.Tensor, weights: torch.Tensor, final_phase: bool) -> torch.Tensor:
-        """Fast exact path: basis-first final state [2**n, B] (global phases exact iff final_phase)."""
+    def _final_state(self, x: torch.Tensor, weights: torch.Tensor, final_phase: bool,
+                     signs: torch.Tensor | None = None) -> torch.Tensor:
+        """Fast exact path: basis-first final state [2**n, B] (global phases exact iff final_phase).
+
+        With `signs` [2**n, m] it returns the expectations [B, m] instead.
+        """
         batch, n = x.shape[0], self.n_qubits
         runs = 1 if self.encoding == "reupload" else self.n_layers
         mode = self.execution if self.execution != "auto" else choose_execution(n, runs, batch)
@@ -303,15 +302,20 @@ class VQC(nn.Module):
             state = self._encode(x).T.contiguous()
         if self.encoding != "reupload":
             rest = weights[1:] if product else weights
-            return self._layers(state, rest, mode, final_phase) if rest.shape[0] else state
-        ry = gate_matrix("RY", torch.nn.functional.pad(x, (0, n - self.n_inputs))[..., None], self.dtype)
-        for layer in range(self.n_layers):
-            if layer > 0:
-                state = apply_local_product(state.T, ry, n).T
-            if layer > 0 or not product:
-                last = layer == self.n_layers - 1
-                state = self._layers(state, weights[layer:layer + 1], mode, final_phase or not last)
-        return state
+            if rest.shape[0]:
+                return self._layers(state, rest, mode, final_phase, signs)
+        else:
+            ry = gate_matrix("RY", torch.nn.functional.pad(x, (0, n - self.n_inputs))[..., None], self.dtype)
+            for layer in range(self.n_layers):
+                if layer > 0:
+                    state = apply_local_product(state.T, ry, n).T
+                if layer > 0 or not product:
+                    last = layer == self.n_layers - 1
+                    state = self._layers(state, weights[layer:layer + 1], mode, final_phase or not last,
+                                         signs if last else None)
+                    if last and signs is not None:
+                        return state
+        return state if signs is None else (state.real**2 + state.imag**2).T @ signs
 
     def _resolve(self, x: torch.Tensor, weights: torch.Tensor | None, shift) -> tuple[torch.Tensor, torch.Tensor, bool]:
         """Checked inputs, [L, n, 3] weights with a weight shift applied, and whether to run gate by gate."""
@@ -345,8 +349,7 @@ class VQC(nn.Module):
         if gate_by_gate:
             state = run_ops(self.ops(), self.n_qubits, x, w, self.dtype, shift)
             return (state.real**2 + state.imag**2) @ self.signs
-        state = self._final_state(x, w, final_phase=False)
-        return ((state.real**2 + state.imag**2).T @ self.signs)
+        return self._final_state(x, w, final_phase=False, signs=self.signs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x [B, k] -> [B, m]: exact with backprop, else the hardware-faithful estimator.

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from qedm.errors import CircuitError
-from qedm.quantum.gates import gate_matrix, kron_chain
+from qedm.quantum.gates import gate_matrix
 from qedm.quantum.ir import Op, Param
 from qedm.quantum.simulator import (
     amplitude_state,
@@ -14,7 +14,6 @@ from qedm.quantum.simulator import (
     apply_kron_layers,
     cnot_permutation,
     expval_z,
-    kron_groups,
     probabilities,
     product_state_ry,
     run_ops,
@@ -125,9 +124,7 @@ def test_kron_layers_equal_gate_by_gate_with_gradients(max_group):
     phases = torch.tensor(rng.normal(size=(n_layers + 1, 2**n)), requires_grad=True)
     index = cnot_permutation([(q, (q + 1) % n) for q in range(n)], n)
     mats = gate_matrix("RY", b[..., None], torch.complex128).real  # [L, n, 2, 2]
-    groups = kron_groups(n, max_group)
-    krons = [kron_chain(mats[:, s:s + k]) for s, k in groups]
-    out = apply_kron_layers(state, krons, phases, index, n, max_group=max_group)
+    out = apply_kron_layers(state, b, phases, index, n, max_group=max_group)
     ref = state.T
     for layer in range(n_layers):
         ref = ref * torch.exp(1j * phases[layer])
