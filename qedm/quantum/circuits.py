@@ -52,6 +52,7 @@ from qedm.quantum.ir import Observable, Op, Param
 from qedm.quantum.simulator import (
     amplitude_state,
     apply_local_product,
+    apply_fused_layers,
     apply_kron_layers,
     cnot_permutation,
     kron_groups,
@@ -269,19 +270,18 @@ class VQC(nn.Module):
     def fused_unitary(self, weights: torch.Tensor) -> torch.Tensor:
         """The layers weights [Lb, n, 3] as one matrix U [2**n, 2**n] (final state = U @ state).
 
-        Built by running the layered kernel on the identity's columns: independent of the
-        batch, cheaper than applying the layers to B columns when 2**n < B.
+        Per layer the kron of its Rot matrices with rows permuted by the CNOTs, composed by
+        Lb - 1 matmuls (`apply_fused_layers` on the identity): independent of the batch.
         """
         eye = torch.eye(2**self.n_qubits, dtype=self.dtype, device=weights.device)
-        return self._evolve(eye, weights, final_phase=True)
+        return apply_fused_layers(eye, weights, self.entangler_index, qubit_signs=self.qubit_signs)
 
     def _layers(self, state: torch.Tensor, weights: torch.Tensor, mode: str, final_phase: bool,
                 signs: torch.Tensor | None) -> torch.Tensor:
         """Layers on a basis-first state [2**n, B] -> [2**n, B] (or <signs> [B, m]): directly or fused."""
         if mode != "fused":
             return self._evolve(state, weights, final_phase, signs)
-        state = self.fused_unitary(weights) @ state
-        return state if signs is None else (state.real**2 + state.imag**2).T @ signs
+        return apply_fused_layers(state, weights, self.entangler_index, signs, self.qubit_signs)
 
     def _final_state(self, x: torch.Tensor, weights: torch.Tensor, final_phase: bool,
                      signs: torch.Tensor | None = None) -> torch.Tensor:
@@ -293,6 +293,10 @@ class VQC(nn.Module):
         runs = 1 if self.encoding == "reupload" else self.n_layers
         mode = self.execution if self.execution != "auto" else choose_execution(n, runs, batch)
         product = self.encoding in ("angle", "reupload") and mode == "layers" and self.n_layers > 0
+        if self.encoding == "angle" and mode == "fused" and self.n_layers > 0:  # whole circuit in one kernel
+            angles = torch.nn.functional.pad(x, (0, n - self.n_inputs)) if self.n_inputs < n else x
+            dtype_probe = torch.zeros(1, 1, dtype=self.dtype, device=x.device)
+            return apply_fused_layers(dtype_probe, weights, self.entangler_index, signs, self.qubit_signs, angles)
         if product:  # RY(x) then Rot on each wire is still a product state: skip layer 0's GEMMs
             angles = torch.nn.functional.pad(x, (0, n - self.n_inputs)) if self.n_inputs < n else x
             rot = gate_matrix("Rot", weights[0], self.dtype)  # [n, 2, 2]

@@ -294,6 +294,103 @@ class _RealKronLayers(torch.autograd.Function):
         return grad_state, grad_b, grad_phases, None, None, None, None, None
 
 
+def _partial_trace_spec(n_qubits: int, wire: int) -> str:
+    """einsum spec reducing [L, 2 (out bits)..., 2 (in bits)...] to the 2x2 block of one wire: [L, 2, 2]."""
+    letters = "abcdefghijkmnopqrstuvwxyz"
+    outs = [letters[p] if p != wire else "Y" for p in range(n_qubits)]
+    ins = [letters[p] if p != wire else "Z" for p in range(n_qubits)]
+    return "X" + "".join(outs) + "".join(ins) + "->XYZ"
+
+
+class _FusedLayers(torch.autograd.Function):
+    """All layers fused into one unitary U, applied with one GEMM; hand-written backward.
+
+    For small registers the cost is kernel calls, not flops, so forward and backward are a
+    fixed handful of batched ops. Backward: the composition chain rule is two batched GEMMs
+    giving G_l = dL/dK_l for every layer's Rot kron K_l; with A_l = G_l^H K_l, a Rot angle's
+    gradient is Re tr(A_l W) for W its generator on that wire (dRot/da = Rot (-i/2 Z),
+    dRot/db = Rot w(a), dRot/dc = (-i/2 Z) Rot), i.e. from the one-wire partial traces of A_l
+    (a, b) and the row sums of K_l * conj(G_l) (c).
+    """
+
+    @staticmethod
+    def forward(ctx, state, weights, index, signs, qubit_signs, angles):
+        if angles is not None:  # RY(angles[:, q]) on qubit q of |0...0>: a real product state
+            vectors = ry_vectors(angles).permute(1, 2, 0)  # [n, 2, B]
+            state = product_state_rows(vectors).to(state.dtype)
+            ctx.vectors = vectors
+        rot = gate_matrix("Rot", weights, state.dtype)  # [L, n, 2, 2]
+        krons = kron_chain(rot)  # [L, 2**n, 2**n]
+        layers = krons.index_select(1, index)  # CNOT rows gathered
+        prefix = [layers[0]]
+        for layer in layers[1:]:
+            prefix.append(layer @ prefix[-1])
+        psi = prefix[-1] @ state
+        ctx.save_for_backward(state, weights, index, psi, krons, layers)
+        ctx.prefix, ctx.signs, ctx.qubit_signs = prefix, signs, qubit_signs
+        if signs is None:
+            return psi
+        return (psi.real.square() + psi.imag.square()).T @ signs
+
+    @staticmethod
+    def backward(ctx, grad):
+        state, weights, index, psi, krons, layers = ctx.saved_tensors
+        prefix, signs = ctx.prefix, ctx.signs
+        n_layers, n = weights.shape[0], weights.shape[1]
+        g_psi = 2 * psi * (signs @ grad.T) if signs is not None else grad  # [2**n, B]
+        angles_grad = ctx.needs_input_grad[5]
+        grad_state = prefix[-1].mH @ g_psi if ctx.needs_input_grad[0] or angles_grad else None
+        grad_angles = None
+        if angles_grad:  # d psi0 / d x_q: the product with factor q -> [-sin, cos] / 2
+            vectors = ctx.vectors
+            n_wires = vectors.shape[0]
+            dvec = 0.5 * torch.stack([-vectors[:, 1], vectors[:, 0]], 1)
+            swap = torch.eye(n_wires, dtype=torch.bool, device=vectors.device)[:, :, None, None]
+            variants = torch.where(swap, dvec[:, None], vectors[None])  # [n (variant), n, 2, B]
+            dstates = variants[:, 0]
+            for q in range(1, n_wires):
+                dstates = (dstates[:, :, None, :] * variants[:, q, None, :, :]).reshape(n_wires, -1, dstates.shape[-1])
+            grad_angles = (dstates * grad_state.real).sum(1).T  # [B, n]
+            grad_state = None
+        if not ctx.needs_input_grad[1]:
+            return grad_state, None, None, None, None, grad_angles
+        g_u = g_psi @ state.mH  # [2**n, 2**n]
+        eye = torch.eye(g_u.shape[0], dtype=g_u.dtype, device=g_u.device)
+        suffix = [eye]  # suffix[k] = M_{L-1} ... M_{L-k}
+        for layer in reversed(layers[1:]):
+            suffix.append(suffix[-1] @ layer)
+        after = torch.stack(suffix[::-1]).mH  # [L, D, D]: (M_{L-1} ... M_{l+1})^H
+        before = torch.stack([eye] + prefix[:-1]).mH  # (M_{l-1} ... M_0)^H
+        g_krons = (after @ g_u @ before).index_select(1, torch.argsort(index))  # dL/dK_l
+        a_mat = (g_krons.mH @ krons).reshape(n_layers, *[2] * (2 * n))
+        traces = torch.stack([torch.einsum(_partial_trace_spec(n, q), a_mat) for q in range(n)], 1)  # [L, n, 2, 2]
+        grad_a = 0.5 * (traces[..., 0, 0].imag - traces[..., 1, 1].imag)
+        phase = torch.polar(torch.ones_like(weights[..., 0]), weights[..., 0])  # e^{ia}: w(a) = [[0, -e^{ia}], [e^{-ia}, 0]] / 2
+        grad_b = 0.5 * (phase.conj() * traces[..., 0, 1] - phase * traces[..., 1, 0]).real
+        grad_c = 0.5 * (krons * g_krons.conj()).sum(-1).imag @ ctx.qubit_signs.to(weights.dtype)
+        return grad_state, torch.stack([grad_a, grad_b, grad_c], -1), None, None, None, grad_angles
+
+
+def apply_fused_layers(
+    state: torch.Tensor, weights: torch.Tensor, index: torch.Tensor, signs: torch.Tensor | None = None,
+    qubit_signs: torch.Tensor | None = None, angles: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Rot layers weights [L, n, 3] (Rot on every wire, then the row gather `index`) as one fused unitary.
+
+    state [2**n, B] complex -> [2**n, B], or with `signs` [2**n, m] the Z expectations [B, m];
+    qubit_signs [2**n, n] (the <Z_q> signs) may be passed precomputed. With `angles` [B, n]
+    the input state is the RY angle encoding of them (built inside, its gradient in closed
+    form; `state` then only gives the complex dtype). Builds the 2**n x 2**n unitary
+    (L * 8**n complex MACs), so it pays only for small n.
+    """
+    if weights.shape[0] == 0:
+        raise CircuitError("apply_fused_layers needs at least one layer")
+    n = weights.shape[1]
+    if qubit_signs is None:
+        qubit_signs = z_signs(n, [(q,) for q in range(n)], weights.dtype).to(weights.device)
+    return _FusedLayers.apply(state.contiguous(), weights, index, signs, qubit_signs, angles)
+
+
 def apply_kron_layers(
     state: torch.Tensor,
     ry_angles: torch.Tensor,
