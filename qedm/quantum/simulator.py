@@ -315,59 +315,74 @@ class _FusedLayers(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, state, weights, index, signs, qubit_signs, angles):
-        if angles is not None:  # RY(angles[:, q]) on qubit q of |0...0>: a real product state
-            vectors = ry_vectors(angles).permute(1, 2, 0)  # [n, 2, B]
-            state = product_state_rows(vectors).to(state.dtype)
-            ctx.vectors = vectors
-        rot = gate_matrix("Rot", weights, state.dtype)  # [L, n, 2, 2]
-        krons = kron_chain(rot)  # [L, 2**n, 2**n]
+        a, b, c = weights.unbind(-1)
+        zs = qubit_signs.to(weights.dtype)
+        # Rot kron = (real RY kron) * exp(i (phi_c(row) + phi_a(col))), in real elementwise ops
+        cos, sin = torch.cos(b / 2), torch.sin(b / 2)
+        real_kron = kron_chain(torch.stack([cos, -sin, sin, cos], -1).reshape(*b.shape, 2, 2))
+        phi = (-0.5 * c @ zs.T)[:, :, None] + (-0.5 * a @ zs.T)[:, None, :]  # [L, D, D]
+        krons = torch.complex(real_kron * torch.cos(phi), real_kron * torch.sin(phi)).to(state.dtype)
         layers = krons.index_select(1, index)  # CNOT rows gathered
         prefix = [layers[0]]
         for layer in layers[1:]:
             prefix.append(layer @ prefix[-1])
-        psi = prefix[-1] @ state
-        ctx.save_for_backward(state, weights, index, psi, krons, layers)
-        ctx.prefix, ctx.signs, ctx.qubit_signs = prefix, signs, qubit_signs
+        unitary = prefix[-1]
+        if angles is not None:  # RY(angles[:, q]) on qubit q of |0...0>: a real product state
+            half = angles.T.contiguous() / 2
+            vectors = torch.stack([torch.cos(half), torch.sin(half)], 1)  # [n, 2, B]
+            state = product_state_rows(vectors)  # real [D, B]
+            stacked = torch.cat([unitary.real, unitary.imag])  # [2D, D]: U on a real state is one real GEMM
+            psi = (stacked @ state).view(2, *state.shape)  # (re, im)
+            ctx.vectors, ctx.stacked = vectors, stacked
+        else:
+            psi = torch.view_as_real(unitary @ state).permute(2, 0, 1)
+        ctx.save_for_backward(state, weights, index, krons, layers)
+        ctx.prefix, ctx.signs, ctx.zs, ctx.psi = prefix, signs, zs, psi
         if signs is None:
-            return psi
-        return (psi.real.square() + psi.imag.square()).T @ signs
+            return torch.complex(psi[0], psi[1])
+        return psi.square().sum(0).T @ signs
 
     @staticmethod
     def backward(ctx, grad):
-        state, weights, index, psi, krons, layers = ctx.saved_tensors
-        prefix, signs = ctx.prefix, ctx.signs
+        state, weights, index, krons, layers = ctx.saved_tensors
+        prefix, signs, psi = ctx.prefix, ctx.signs, ctx.psi
         n_layers, n = weights.shape[0], weights.shape[1]
-        g_psi = 2 * psi * (signs @ grad.T) if signs is not None else grad  # [2**n, B]
-        angles_grad = ctx.needs_input_grad[5]
-        grad_state = prefix[-1].mH @ g_psi if ctx.needs_input_grad[0] or angles_grad else None
-        grad_angles = None
-        if angles_grad:  # d psi0 / d x_q: the product with factor q -> [-sin, cos] / 2
+        if signs is not None:
+            g_psi = psi * (2 * signs @ grad.T)  # (re, im) [2, D, B]
+        else:
+            g_psi = torch.view_as_real(grad.resolve_conj()).permute(2, 0, 1)
+        grad_state = grad_angles = None
+        if ctx.needs_input_grad[5]:  # d psi0 / d x_q: the product with factor q -> [-sin, cos] / 2
+            g_flat = g_psi.reshape(-1, g_psi.shape[-1])
+            grad_real = ctx.stacked.T @ g_flat  # [D, B]
             vectors = ctx.vectors
-            n_wires = vectors.shape[0]
             dvec = 0.5 * torch.stack([-vectors[:, 1], vectors[:, 0]], 1)
-            swap = torch.eye(n_wires, dtype=torch.bool, device=vectors.device)[:, :, None, None]
+            swap = torch.eye(n, dtype=torch.bool, device=vectors.device)[:, :, None, None]
             variants = torch.where(swap, dvec[:, None], vectors[None])  # [n (variant), n, 2, B]
             dstates = variants[:, 0]
-            for q in range(1, n_wires):
-                dstates = (dstates[:, :, None, :] * variants[:, q, None, :, :]).reshape(n_wires, -1, dstates.shape[-1])
-            grad_angles = (dstates * grad_state.real).sum(1).T  # [B, n]
-            grad_state = None
+            for q in range(1, n):
+                dstates = (dstates[:, :, None, :] * variants[:, q, None, :, :]).reshape(n, -1, dstates.shape[-1])
+            grad_angles = (dstates * grad_real).sum(1).T  # [B, n]
+        elif ctx.needs_input_grad[0]:
+            grad_state = prefix[-1].mH @ torch.complex(g_psi[0], g_psi[1])
         if not ctx.needs_input_grad[1]:
             return grad_state, None, None, None, None, grad_angles
-        g_u = g_psi @ state.mH  # [2**n, 2**n]
-        eye = torch.eye(g_u.shape[0], dtype=g_u.dtype, device=g_u.device)
-        suffix = [eye]  # suffix[k] = M_{L-1} ... M_{L-k}
-        for layer in reversed(layers[1:]):
-            suffix.append(suffix[-1] @ layer)
-        after = torch.stack(suffix[::-1]).mH  # [L, D, D]: (M_{L-1} ... M_{l+1})^H
-        before = torch.stack([eye] + prefix[:-1]).mH  # (M_{l-1} ... M_0)^H
-        g_krons = (after @ g_u @ before).index_select(1, torch.argsort(index))  # dL/dK_l
+        if hasattr(ctx, "stacked"):
+            g_stacked = g_psi.reshape(-1, g_psi.shape[-1]) @ state.T  # [2D, D]
+            g_u = torch.complex(g_stacked[: state.shape[0]], g_stacked[state.shape[0]:]).to(krons.dtype)
+        else:
+            g_u = torch.complex(g_psi[0], g_psi[1]) @ state.mH  # [D, D]
+        g_layers = [g_u]  # reverse mode through U = M_{L-1} ... M_0: dL/dM_l = G_l P_{l-1}^H, G_{l-1} = M_l^H G_l
+        for layer in range(n_layers - 1, 0, -1):
+            g_layers[-1], g_next = g_layers[-1] @ prefix[layer - 1].mH, layers[layer].mH @ g_layers[-1]
+            g_layers.append(g_next)
+        g_krons = torch.stack(g_layers[::-1]).index_select(1, torch.argsort(index))  # dL/dK_l [L, D, D]
         a_mat = (g_krons.mH @ krons).reshape(n_layers, *[2] * (2 * n))
         traces = torch.stack([torch.einsum(_partial_trace_spec(n, q), a_mat) for q in range(n)], 1)  # [L, n, 2, 2]
         grad_a = 0.5 * (traces[..., 0, 0].imag - traces[..., 1, 1].imag)
         phase = torch.polar(torch.ones_like(weights[..., 0]), weights[..., 0])  # e^{ia}: w(a) = [[0, -e^{ia}], [e^{-ia}, 0]] / 2
         grad_b = 0.5 * (phase.conj() * traces[..., 0, 1] - phase * traces[..., 1, 0]).real
-        grad_c = 0.5 * (krons * g_krons.conj()).sum(-1).imag @ ctx.qubit_signs.to(weights.dtype)
+        grad_c = 0.5 * torch.linalg.vecdot(g_krons, krons, dim=-1).imag @ ctx.zs
         return grad_state, torch.stack([grad_a, grad_b, grad_c], -1), None, None, None, grad_angles
 
 
