@@ -98,13 +98,17 @@ def _split_layers(n_layers: int, n_blocks: int) -> list[tuple[int, int]]:
 
 
 class QuantumDenseDenoiser(nn.Module):
-    """eps-prediction by one circuit on the amplitude-encoded image: x_t [B, D], t [B] (, y [B]) -> [B, D]."""
+    """eps-prediction by one circuit on the amplitude-encoded image: x_t [B, D], t [B] (, y [B]) -> [B, D].
+
+    The defaults are the ~1,000-parameter model of benchmarks/bench_digits.py (pass the
+    diffusion `schedule` to get its preconditioning; lr 1e-2 there).
+    """
 
     def __init__(
         self,
         data_dim: int = 64,
-        n_layers: int = 44,
-        n_blocks: int = 4,
+        n_layers: int = 20,
+        n_blocks: int = 3,
         n_classes: int | None = None,
         n_steps: int = 1000,
         readout: str = "both",
@@ -113,8 +117,8 @@ class QuantumDenseDenoiser(nn.Module):
         sigma_data: float = 0.5,
         clip_denoised: bool = True,
         time_gates: tuple[str, ...] = ("RY",),
-        time_phases: bool = False,
-        init_std: float = 0.1,
+        time_phases: bool = True,
+        init_std: float = 0.02,
         seed: int | None = None,
         dtype: torch.dtype = torch.complex64,
     ) -> None:

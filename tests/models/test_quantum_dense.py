@@ -20,7 +20,7 @@ DEV = qml.device("default.qubit", wires=6)
 def test_final_state_matches_pennylane(entangler):
     gates = ("RY",) if entangler == "cnot" else ("RY", "RZ")
     model = QuantumDenseDenoiser(n_layers=7, n_blocks=3, n_classes=3, entangler=entangler, time_gates=gates,
-                                 seed=1, dtype=torch.complex128).double()
+                                 time_phases=False, seed=1, dtype=torch.complex128).double()
     if entangler == "crx":
         with torch.no_grad():
             model.ent_angles.normal_(0, 1.0)
@@ -74,7 +74,7 @@ def test_kolle_model_matches_pennylane_qdense():
 
 @pytest.mark.parametrize("readout, n_classes", [("both", None), ("amplitude", 10), ("probability", None)])
 def test_parameter_counts_closed_form(readout, n_classes):
-    model = QuantumDenseDenoiser(n_layers=44, n_blocks=4, n_classes=n_classes, readout=readout)
+    model = QuantumDenseDenoiser(n_layers=44, n_blocks=4, n_classes=n_classes, readout=readout, time_phases=False)
     quantum = 44 * 6 * (3 + 1) + 4 * 6 + (4 * (n_classes + 1) * 6 if n_classes else 0)  # Rot + CRX angles
     classical = {"both": 3, "amplitude": 2, "probability": 2}[readout] * 64
     assert model.parameter_counts() == {"classical": classical, "quantum": quantum, "total": quantum + classical}
