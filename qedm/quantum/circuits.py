@@ -13,26 +13,28 @@ Circuit (PennyLane conventions, wire 0 = most significant bit):
 
 Execution (exact path). States are kept basis-first, [2**n, B], so that gates are row
 operations. A layer is Rot(a, b, c) = RZ(c) RY(b) RZ(a) on every wire, then CNOTs: the RZs of
-a layer are one diagonal phase vector, the RYs a REAL kron applied as one batched real GEMM
-per group of <= 5 wires (on the complex state viewed as real, so a quarter of the flops of
-complex arithmetic), the CNOTs one row gather; RZ(c) of a layer and RZ(a) of the next merge
-into one phase multiply, and the last RZ(c) is dropped when only Z expectations are needed.
-The trainable blocks do not depend on x, so a run of them can instead be fused into one
-2**n x 2**n unitary U (`fused_unitary`: per layer the kron of its Rot matrices with rows
-permuted by the CNOTs, composed by Lb - 1 matmuls), built once per forward independent of B
-and applied to all encoded states with one complex GEMM.
-Cost model (`choose_execution`), in real MACs for a run of Lb layers, with
-c = 2 * sum over wire groups of 2**group + 16 (elementwise work per amplitude and layer),
-and a fixed KERNEL_COST per kernel call (Python/dispatch overhead, forward and backward):
-    layers = Lb * B * 2**n * c             + Lb * (4 * groups + 2) * KERNEL_COST
-    fused  = 4 * (Lb - 1) * 8**n + B * 4**n + (2 * Lb + n + 4) * KERNEL_COST
-(a complex MAC is 4 real MACs; the final GEMM is counted at a quarter because one large GEMM
-runs near peak while the layered kernels do not). Fusing pays only for small registers:
-measured on the 2-core CPU (1 thread, CPU-time clock, forward+backward, interleaved; see
-BENCHMARKS.md) fused vs layers was 3.2 vs 5.7 ms at n=6 (L=4, B=256), 31 vs 10 ms at n=8
-(L=4, B=256) and 1.7 s vs 43 ms at n=10 (L=6, B=256), so the crossover is n ~ 7 at B=256,
-which the model reproduces. (An estimate of n ~ 10-12 assumes a slow gate-by-gate path;
-the layered kernels above move the crossover down.)
+a layer are one diagonal phase vector, the RYs a REAL kron applied as one real GEMM per group
+of <= 4 wires (on the complex state viewed as real, so a quarter of the flops of complex
+arithmetic), the CNOTs one row gather; RZ(c) of a layer and RZ(a) of the next merge into one
+phase multiply, and the last RZ(c) is dropped when only Z expectations are needed. All layers
+run inside one autograd Function with a hand-written backward (`apply_kron_layers`): one
+GEMM per group for the state gradient and one for the matrix gradient, states kept in a
+workspace reused across steps. The trainable blocks do not depend on x, so a run of them can
+instead be fused into one 2**n x 2**n unitary U (`apply_fused_layers`: the Rot krons of all
+layers at once, Lb - 1 compositions, one GEMM on the states; for the angle encoding the RY
+product state and its input gradient are built inside the same Function). Fusing pays when
+the cost is kernel calls rather than flops, i.e. small registers.
+Cost model (`choose_execution`), in real MACs for a run of Lb layers (forward + backward),
+with a KERNEL_COST per kernel call (Python/dispatch overhead; the ~100 calls both paths share
+cancel out):
+    layers = 3 * Lb * 2B * 2**n * sum over wire groups of 2**group + 28 * Lb * KERNEL_COST
+    fused  = 4 * (4 * Lb - 3) * 8**n + 6 * B * 4**n             +  9 * Lb * KERNEL_COST
+(a complex MAC is 4 real MACs: Lb - 1 compositions forward, 2 (Lb - 1) in the chain rule and
+Lb for the angle gradients; the per-layer call counts are fitted to the timings below). Measured on the 2-core CPU (1 thread, CPU-time clock, forward +
+backward, L=4, B=256) fused vs layers: 1.05 vs 1.85 ms at n=5, 1.83 vs 2.29 ms at n=6, 6.3 vs
+3.1 ms at n=7, 29 vs 5.1 ms at n=8; at B=32: 1.45 vs 1.61 ms at n=6, 4.5 vs 1.9 ms at n=7; at
+n=6, B=256: 1.39 vs 1.67 ms for L=2, 2.53 vs 3.39 ms for L=8. The model picks the faster path
+in each of these cases.
 Product-state encodings are built directly: angle = kron of [cos(x/2), sin(x/2)] vectors,
 iqp = uniform amplitudes times exp(-i/2 * sum_t theta_t z_t), one matmul with a sign matrix;
 reupload applies its per-sample RY layer as per-row kron groups (`apply_local_product`).
@@ -55,6 +57,7 @@ from qedm.quantum.simulator import (
     apply_fused_layers,
     apply_kron_layers,
     cnot_permutation,
+    LAYER_GROUP,
     kron_groups,
     permute_rows,
     product_state_ry,
@@ -71,7 +74,7 @@ OBSERVABLES = ("z", "zz", "both")
 INITS = ("small", "identity", "uniform")
 DIFF_METHODS = ("backprop", "parameter-shift", "spsa")
 EXECUTIONS = ("auto", "fused", "layers", "gates")
-KERNEL_COST = 100_000  # real MACs one kernel call costs in overhead (~10 us at ~10 GMAC/s)
+KERNEL_COST = 400_000  # real MACs one kernel call costs in overhead (~10 us at ~40 GMAC/s)
 SMALL_INIT_STD = 0.05
 
 
@@ -101,11 +104,10 @@ def observable_list(n_qubits: int, observables: str) -> list[Observable]:
 
 def choose_execution(n_qubits: int, layers_per_run: int, batch: int) -> str:
     """'fused' or 'layers' for a run of data-independent layers, by the cost model above."""
-    groups = kron_groups(n_qubits)
-    c = 2 * sum(2**size for _, size in groups) + 16
-    dim = 2**n_qubits
-    layered = layers_per_run * (batch * dim * c + (4 * len(groups) + 2) * KERNEL_COST)
-    fused = 4 * (layers_per_run - 1) * dim**3 + batch * dim**2 + (2 * layers_per_run + n_qubits + 4) * KERNEL_COST
+    dim, lb = 2**n_qubits, layers_per_run
+    group_macs = sum(2**size for _, size in kron_groups(n_qubits, LAYER_GROUP))
+    layered = 3 * lb * 2 * batch * dim * group_macs + 28 * lb * KERNEL_COST
+    fused = 4 * (4 * lb - 3) * dim**3 + 6 * batch * dim**2 + 9 * lb * KERNEL_COST
     return "fused" if fused < layered else "layers"
 
 

@@ -61,12 +61,13 @@ def random_config(seed):
     ), int(rng.integers(1, 6)), rng
 
 
+@pytest.mark.parametrize("execution", ["fused", "layers"])
 @pytest.mark.parametrize("seed", range(20))
-def test_outputs_and_gradients_match_pennylane(seed):
+def test_outputs_and_gradients_match_pennylane(seed, execution):
     cfg, batch, rng = random_config(seed)
     if cfg["observables"] == "zz" and cfg["n_qubits"] == 1:
         cfg["observables"] = "z"
-    vqc = VQC(**cfg, init="uniform", seed=seed)
+    vqc = VQC(**cfg, init="uniform", seed=seed, execution=execution)
     x = torch.tensor(rng.uniform(-1.5, 1.5, size=(batch, vqc.n_inputs)), dtype=torch.float32, requires_grad=True)
     out = vqc(x)
     assert out.shape == (batch, vqc.n_outputs) and out.dtype == torch.float32
@@ -136,8 +137,24 @@ def test_inits():
 
 
 def test_cost_model_prefers_fused_only_for_small_registers():
+    # measured crossovers (see the circuits module docstring): fused wins up to n=6, layers from n=7
     assert choose_execution(4, 4, 256) == "fused"
+    assert choose_execution(6, 4, 256) == "fused"
+    assert choose_execution(7, 4, 256) == "layers"
     assert choose_execution(12, 6, 128) == "layers"
+
+
+def test_workspace_is_not_reused_while_a_graph_can_read_it():
+    vqc = VQC(7, 3, init="uniform", seed=2, execution="layers")
+    x1, x2 = torch.rand(5, 7, requires_grad=True), torch.rand(5, 7, requires_grad=True)
+    out1, out2 = vqc(x1), vqc(x2)  # two live graphs: each must keep its own saved states
+    (g1,) = torch.autograd.grad(out1.sum(), x1)
+    (g2,) = torch.autograd.grad(out2.sum(), x2)
+    vqc.execution = "gates"
+    (r1,) = torch.autograd.grad(vqc(x1).sum(), x1)
+    (r2,) = torch.autograd.grad(vqc(x2).sum(), x2)
+    torch.testing.assert_close(g1, r1, atol=1e-5, rtol=0)
+    torch.testing.assert_close(g2, r2, atol=1e-5, rtol=0)
 
 
 def test_errors_name_shapes_and_choices():
