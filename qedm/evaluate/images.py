@@ -169,6 +169,8 @@ def score_images(generated, labels=None, real=None, feature_net: DigitFeatureNet
     if real is None:
         real = load_digits_split()[2]
     real_f, fake_f = net.features(real), net.features(generated)
+    if labels is not None and len(labels) != len(fake_f):
+        raise DataError(f"labels has {len(labels)} entries for {len(fake_f)} generated images")
     nn_scores = prdc(real_f, fake_f, k=k)
     acc = None if labels is None else net.accuracy(generated, labels)
     return ImageScores(fid=fid_from_features(real_f, fake_f), class_accuracy=acc,

@@ -69,6 +69,8 @@ def test_score_images_on_real_train_digits(digits):
     assert score_images(scrambled).fid > 10 * scores.fid
     with pytest.raises(DataError, match=r"\[N, 8, 8\]"):
         score_images(np.zeros((10, 7, 7)))
+    with pytest.raises(DataError, match="labels has 3 entries"):
+        score_images(x_tr[:10], labels=[1, 2, 3])
 
 
 def test_save_image_grid_writes_a_png(tmp_path, digits):
