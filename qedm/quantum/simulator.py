@@ -237,23 +237,25 @@ class _RealKronLayers(torch.autograd.Function):
             torch.mul(state, units[0][:, None], out=cplx[0])
         else:
             cplx[0].copy_(state)
+        slots, cslots, unit_cols = block.unbind(0), cplx.unbind(0), units[:, :, None].unbind(0)
+        layer_mats = [m.unbind(0) for m in mats]
         for layer in range(n_layers):
             for k, (start, size) in enumerate(groups):
                 slot = layer * n_groups + k
                 dest = n_saved + 1 if k == n_groups - 1 else slot + 1
-                _apply_group(mats[k][layer], block[slot], start, size, out=block[dest])
+                _apply_group(layer_mats[k][layer], slots[slot], start, size, out=slots[dest])
             nxt = (layer + 1) * n_groups
-            torch.index_select(block[n_saved + 1], 0, index, out=block[nxt])
-            if layer + 1 < phases.shape[0]:
-                cplx[nxt].mul_(units[layer + 1][:, None])
+            torch.index_select(slots[n_saved + 1], 0, index, out=slots[nxt])
+            if layer + 1 < len(unit_cols):
+                cslots[nxt].mul_(unit_cols[layer + 1])
         final = cplx[n_saved]
         ctx.groups, ctx.index, ctx.inverse, ctx.signs = groups, index, inverse, signs
         ctx.units, ctx.b, ctx.ry, ctx.mats, ctx.workspace = units, b, ry, mats, workspace
         ctx.lease = _Lease(workspace, block)
         if signs is None:
             return final.clone()
-        probs = block[n_saved].view(dim, batch, 2).square().sum(-1)  # [2**n, C]
-        return (signs.T @ probs).T  # [C, m]
+        final_real = block[n_saved]
+        return (signs.T @ (final_real * final_real)).view(-1, batch, 2).sum(-1).T  # [C, m]
 
     @staticmethod
     def backward(ctx, grad):
@@ -265,8 +267,9 @@ class _RealKronLayers(torch.autograd.Function):
         work_c = torch.view_as_complex(work.view(2, dim, cols // 2, 2))
         if ctx.signs is None:
             work_c[0].copy_(grad)
-        else:  # d <sum_r |psi_r|^2 signs[r, :]> / d psi = 2 psi (signs @ grad^T)
-            torch.mul(cplx[n_saved], (2 * ctx.signs) @ grad.T.to(ctx.signs.dtype), out=work_c[0])
+        else:  # d <sum_r |psi_r|^2 signs[r, :]> / d psi = 2 psi (signs @ grad^T), in real view
+            scale = (2 * ctx.signs) @ grad.T.to(ctx.signs.dtype)  # [2**n, C]
+            torch.mul(block[n_saved].view(dim, -1, 2), scale[:, :, None], out=work[0].view(dim, -1, 2))
         grad_phases = torch.zeros(units.shape, dtype=block.dtype, device=block.device)
         grad_mats = [torch.empty_like(m) for m in mats]
         cur = 0
@@ -274,19 +277,22 @@ class _RealKronLayers(torch.autograd.Function):
             torch.mul(work_c[0], cplx[n_saved].conj(), out=work_c[1])
             grad_phases[n_layers] = work_c[1].imag.sum(1)
             work_c[0].mul_(units[n_layers].conj()[:, None])
+        slots, cslots, bufs, cbufs = block.unbind(0), cplx.unbind(0), work.unbind(0), work_c.unbind(0)
+        back_mats = [m.transpose(1, 2).unbind(0) for m in mats]
+        grad_rows = [g.unbind(0) for g in grad_mats]
+        conj_cols = units.conj()[:, :, None].unbind(0)
         for layer in reversed(range(n_layers)):
-            torch.index_select(work[cur], 0, ctx.inverse, out=work[1 - cur])
+            torch.index_select(bufs[cur], 0, ctx.inverse, out=bufs[1 - cur])
             cur = 1 - cur
             for k in reversed(range(n_groups)):
                 start, size = groups[k]
-                x = block[layer * n_groups + k]
-                grad_mats[k][layer] = _group_grad(work[cur], x, start, size)
-                _apply_group(mats[k][layer].T, work[cur], start, size, out=work[1 - cur])
+                grad_rows[k][layer].copy_(_group_grad(bufs[cur], slots[layer * n_groups + k], start, size))
+                _apply_group(back_mats[k][layer], bufs[cur], start, size, out=bufs[1 - cur])
                 cur = 1 - cur
-            if layer < units.shape[0]:
-                torch.mul(work_c[cur], cplx[layer * n_groups].conj(), out=work_c[1 - cur])
-                grad_phases[layer] = work_c[1 - cur].imag.sum(1)
-                work_c[cur].mul_(units[layer].conj()[:, None])
+            if layer < len(conj_cols):
+                torch.mul(cbufs[cur], cslots[layer * n_groups].conj(), out=cbufs[1 - cur])
+                torch.sum(cbufs[1 - cur].imag, 1, out=grad_phases[layer])
+                cbufs[cur].mul_(conj_cols[layer])
         grad_state = work_c[cur].clone() if ctx.needs_input_grad[0] else None
         if ctx.workspace:
             ctx.workspace.give(work)
