@@ -168,7 +168,7 @@ class Workspace:
     reused while a graph can still read it.
     """
 
-    def __init__(self, max_free: int = 4) -> None:
+    def __init__(self, max_free: int = 2) -> None:
         self.max_free, self.free = max_free, []
 
     def take(self, shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
