@@ -13,11 +13,11 @@ from typing import Any
 
 from qedm.errors import ConfigError
 
-DENOISERS = ("classical", "hybrid", "quantum")
+DENOISERS = ("classical", "hybrid", "quantum", "quantum_dense")
 LATENTS = ("auto", "none", "pca", "ae")
 SCHEDULES = ("linear", "cosine")
 NOISE_SOURCES = ("prng", "qrng")
-SAMPLERS = ("ddpm", "ddim", "dpm_solver")
+SAMPLERS = ("ddpm", "ddim", "dpm_solver", "dpm_solver_sde")
 ENCODINGS = ("angle", "reupload", "amplitude", "iqp")
 ENTANGLERS = ("ring", "all")
 OBSERVABLES = ("z", "zz", "both")
@@ -31,7 +31,7 @@ class QEDMConfig:
     denoiser: str = "hybrid"
     # Circuit (hybrid and quantum denoisers).
     n_qubits: int = 6
-    n_layers: int = 3
+    n_layers: int | None = None  # None: 3 for hybrid/quantum, 20 for quantum_dense
     encoding: str | None = None  # None: "reupload" for hybrid and quantum
     entangler: str = "ring"
     observables: str = "both"
@@ -81,7 +81,9 @@ class QEDMConfig:
         _one_of("diff_method", self.diff_method, DIFF_METHODS)
         if self.encoding is not None:
             _one_of("encoding", self.encoding, ENCODINGS)
-        for name in ("n_qubits", "n_layers", "hidden", "n_blocks", "time_dim", "n_steps",
+        if self.n_layers is not None:
+            _positive_int("n_layers", self.n_layers)
+        for name in ("n_qubits", "hidden", "n_blocks", "time_dim", "n_steps",
                      "epochs", "batch_size", "checkpoint_every"):
             _positive_int(name, getattr(self, name))
         if self.n_qubits > 20:
@@ -106,6 +108,12 @@ class QEDMConfig:
     @property
     def resolved_encoding(self) -> str:
         return self.encoding or "reupload"
+
+    @property
+    def resolved_n_layers(self) -> int:
+        if self.n_layers is not None:
+            return self.n_layers
+        return 20 if self.denoiser == "quantum_dense" else 3
 
     @property
     def resolved_latent(self) -> str:

@@ -85,19 +85,14 @@ _FIGURES = (
 )
 
 
-def demo_configs(epochs: int, seed: int, data_dim: int) -> dict[str, QEDMConfig]:
+def demo_configs(train, epochs: int, seed: int) -> dict[str, QEDMConfig]:
     """The hybrid config and a classical one whose width matches the hybrid's parameter count."""
-    from qedm.models.registry import build_denoiser, matched_classical_hidden
+    from qedm.baselines.protocol import matched_classical_hidden_for
 
-    hybrid = QEDMConfig(denoiser="hybrid", n_qubits=6, n_layers=3, epochs=epochs, seed=seed)
-    hybrid_model = build_denoiser("hybrid", data_dim, hidden=hybrid.hidden, time_dim=hybrid.time_dim,
-                                  n_qubits=hybrid.n_qubits, n_layers=hybrid.n_layers,
-                                  encoding=hybrid.resolved_encoding, entangler=hybrid.entangler,
-                                  observables=hybrid.observables)
-    budget = hybrid_model.parameter_counts()["total"]
-    hidden = matched_classical_hidden(data_dim, budget, n_blocks=hybrid.n_blocks, time_dim=hybrid.time_dim)
-    classical = hybrid.updated(denoiser="classical", hidden=hidden)
-    return {"hybrid": hybrid, "classical": classical}
+    circuit = {"n_qubits": 6, "n_layers": 3}
+    hybrid = QEDMConfig(denoiser="hybrid", epochs=epochs, seed=seed, **circuit)
+    hidden, _ = matched_classical_hidden_for(train, seed=seed, **circuit)
+    return {"hybrid": hybrid, "classical": hybrid.updated(denoiser="classical", hidden=hidden)}
 
 
 def run_demo(out: str | Path, *, epochs: int | None = None, seed: int = 0,
@@ -106,7 +101,6 @@ def run_demo(out: str | Path, *, epochs: int | None = None, seed: int = 0,
     from sklearn.model_selection import train_test_split
 
     from qedm.data.datasets import dataset_info, load_dataset
-    from qedm.data.table import TableTransformer
     from qedm.evaluate import evaluate
 
     out = Path(out)
@@ -116,8 +110,7 @@ def run_demo(out: str | Path, *, epochs: int | None = None, seed: int = 0,
     train, holdout = train_test_split(frame, test_size=HOLDOUT_SHARE, random_state=seed,
                                       stratify=frame[target])
     train, holdout = train.reset_index(drop=True), holdout.reset_index(drop=True)
-    data_dim = TableTransformer().fit(train).output_dim
-    configs = demo_configs(epochs or DEMO_EPOCHS, seed, data_dim)
+    configs = demo_configs(train, epochs or DEMO_EPOCHS, seed)
 
     result = DemoResult()
     for name, config in configs.items():

@@ -85,8 +85,8 @@ class QEDM:
         self.latent.fit(matrix)
         latent_rows = torch.as_tensor(self.latent.encode(matrix), dtype=torch.float32)
         self.data_low, self.data_high = latent_rows.min(0).values, latent_rows.max(0).values
-        self.denoiser = self._build_denoiser(latent_rows.shape[1])
         self.schedule = make_schedule(cfg.schedule, cfg.n_steps)
+        self.denoiser = self.build_denoiser(latent_rows.shape[1])
 
         checkpoint = metrics = None
         if run_dir is not None:
@@ -142,16 +142,22 @@ class QEDM:
         self.class_dtype = str(values.dtype)
         return labels
 
-    def _build_denoiser(self, data_dim: int) -> torch.nn.Module:
+    def build_denoiser(self, data_dim: int) -> torch.nn.Module:
+        """A fresh, untrained denoiser of this config for data of width `data_dim`."""
         cfg = self.config
-        kwargs: dict[str, Any] = {"hidden": cfg.hidden, "time_dim": cfg.time_dim}
+        kwargs: dict[str, Any] = {"seed": cfg.seed}
+        if cfg.denoiser == "quantum_dense":
+            # Its own circuit (amplitude encoding, entangling blocks); the schedule preconditions it.
+            kwargs.update(n_layers=cfg.resolved_n_layers, schedule=self.schedule)
+        else:
+            kwargs.update(hidden=cfg.hidden, time_dim=cfg.time_dim)
         if cfg.denoiser == "classical":
             kwargs["n_blocks"] = cfg.n_blocks
-        else:
-            kwargs.update(n_qubits=cfg.n_qubits, n_layers=cfg.n_layers,
+        elif cfg.denoiser in ("hybrid", "quantum"):
+            kwargs.update(n_qubits=cfg.n_qubits, n_layers=cfg.resolved_n_layers,
                           encoding=cfg.resolved_encoding, entangler=cfg.entangler,
                           observables=cfg.observables, diff_method=cfg.diff_method,
-                          shots=cfg.shots, seed=cfg.seed)
+                          shots=cfg.shots)
         if self.classes is not None:
             kwargs["n_classes"] = len(self.classes)
         return build_denoiser(cfg.denoiser, data_dim, **kwargs)
@@ -296,11 +302,11 @@ class QEDM:
         model.data_high = torch.tensor(meta["data_high"])
         model.history = meta.get("history", [])
         model.fit_seconds = meta.get("fit_seconds", 0.0)
-        model.denoiser = model._build_denoiser(meta["data_dim"])
+        model.schedule = make_schedule(model.config.schedule, model.config.n_steps)
+        model.denoiser = model.build_denoiser(meta["data_dim"])
         state = torch.load(path / "weights.pt", map_location="cpu", weights_only=True)
         model.denoiser.load_state_dict(state)
         model.denoiser.eval()
-        model.schedule = make_schedule(model.config.schedule, model.config.n_steps)
         return model
 
     def _require_fitted(self) -> None:

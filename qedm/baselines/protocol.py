@@ -127,6 +127,6 @@ def matched_classical_hidden_for(data: pd.DataFrame, seed: int = 0, **overrides:
         raise ConfigError("budget matching needs latent='none' (or 'auto') for hybrid and classical")
     kinds = hybrid.config.column_kinds or None
     width = TableTransformer(column_kinds=kinds).fit(data).transform(data).shape[1]
-    target = int(hybrid._build_denoiser(width).parameter_counts()["total"])
+    target = int(hybrid.build_denoiser(width).parameter_counts()["total"])
     hidden = matched_classical_hidden(width, target, n_blocks=classical.n_blocks, time_dim=classical.time_dim)
     return int(hidden), target

@@ -11,11 +11,13 @@ from qedm.errors import ConfigError
 from qedm.models.classical import ClassicalDenoiser, matched_classical_hidden
 from qedm.models.hybrid import HybridDenoiser
 from qedm.models.quantum import QuantumDenoiser
+from qedm.models.quantum_dense import QuantumDenseDenoiser
 
 DENOISERS: dict[str, type[nn.Module]] = {
     "classical": ClassicalDenoiser,
     "hybrid": HybridDenoiser,
     "quantum": QuantumDenoiser,
+    "quantum_dense": QuantumDenseDenoiser,
 }
 
 
