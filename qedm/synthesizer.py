@@ -148,7 +148,7 @@ class QEDM:
         kwargs: dict[str, Any] = {"seed": cfg.seed}
         if cfg.denoiser == "quantum_dense":
             # Its own circuit (amplitude encoding, entangling blocks); the schedule preconditions it.
-            kwargs.update(n_layers=cfg.resolved_n_layers, schedule=self.schedule)
+            kwargs.update(n_layers=cfg.resolved_n_layers, n_steps=cfg.n_steps, schedule=self.schedule)
         else:
             kwargs.update(hidden=cfg.hidden, time_dim=cfg.time_dim)
         if cfg.denoiser == "classical":
