@@ -98,7 +98,7 @@ def sample(
     run_dir: Path = typer.Argument(..., help="a run directory written by `qedm fit`"),
     n: int = typer.Option(..., "-n", help="number of rows (or images) to draw"),
     output: Path = typer.Option(..., "-o", "--output", help="CSV for tables, .npy for images"),
-    sampler: Optional[str] = typer.Option(None, help="ddpm | ddim | dpm_solver"),
+    sampler: Optional[str] = typer.Option(None, help="ddpm | ddim | dpm_solver | dpm_solver_sde"),
     steps: Optional[int] = typer.Option(None, help="denoising steps (default: ddpm 200, ddim 50, dpm_solver 20)"),
     seed: Optional[int] = typer.Option(None, help="random seed (same seed, same samples)"),
     condition: list[str] = typer.Option([], "--condition", help="COLUMN=VALUE, e.g. target=1"),
