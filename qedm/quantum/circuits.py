@@ -30,10 +30,11 @@ cancel out):
     layers = 3 * Lb * 2B * 2**n * sum over wire groups of 2**group + 28 * Lb * KERNEL_COST
     fused  = 4 * (4 * Lb - 3) * 8**n + 6 * B * 4**n             +  9 * Lb * KERNEL_COST
 (a complex MAC is 4 real MACs: Lb - 1 compositions forward, 2 (Lb - 1) in the chain rule and
-Lb for the angle gradients; the per-layer call counts are fitted to the timings below). Measured on the 2-core CPU (1 thread, CPU-time clock, forward +
-backward, L=4, B=256) fused vs layers: 1.05 vs 1.85 ms at n=5, 1.83 vs 2.29 ms at n=6, 6.3 vs
-3.1 ms at n=7, 29 vs 5.1 ms at n=8; at B=32: 1.45 vs 1.61 ms at n=6, 4.5 vs 1.9 ms at n=7; at
-n=6, B=256: 1.39 vs 1.67 ms for L=2, 2.53 vs 3.39 ms for L=8. The model picks the faster path
+Lb for the angle gradients; the per-layer call counts are fitted to the timings below).
+Measured on the 2-core CPU (1 thread, CPU-time clock, forward + backward, L=4, B=256) fused
+vs layers: 1.05 vs 1.85 ms at n=5, 1.83 vs 2.29 ms at n=6, 6.3 vs
+3.1 ms at n=7, 29 vs 5.1 ms at n=8; at B=32: 1.45 vs 1.61 ms at n=6, 4.5 vs 1.9 ms at n=7;
+at n=6, B=256: 1.39 vs 1.67 ms for L=2, 2.53 vs 3.39 ms for L=8. The model picks the faster path
 in each of these cases.
 Product-state encodings are built directly: angle = kron of [cos(x/2), sin(x/2)] vectors,
 iqp = uniform amplitudes times exp(-i/2 * sum_t theta_t z_t), one matmul with a sign matrix;
