@@ -254,7 +254,8 @@ class VQC(nn.Module):
         return product_state_ry(torch.nn.functional.pad(x, (0, n - k)) if k < n else x, self.dtype)
 
     def _evolve(
-        self, state: torch.Tensor, weights: torch.Tensor, final_phase: bool = True, signs: torch.Tensor | None = None
+        self, state: torch.Tensor, weights: torch.Tensor, final_phase: bool = True, signs: torch.Tensor | None = None,
+        gather_first: bool = False,
     ) -> torch.Tensor:
         """Apply layers weights [Lb, n, 3] to a basis-first state [2**n, C] -> [2**n, C] (or [C, m] with signs).
 
@@ -268,7 +269,8 @@ class VQC(nn.Module):
         angles = torch.cat([pad(a, (0, 0, 0, 1)), pad(c, (0, 0, 1, 0))], 1)  # [Lb + 1, 2n]
         phases = angles @ self.phase_signs  # [Lb + 1, 2**n]
         return apply_kron_layers(state, b, phases if final_phase else phases[:-1], self.entangler_index,
-                                 self.n_qubits, self.entangler_inverse, signs, self.workspace)
+                                 self.n_qubits, self.entangler_inverse, signs, self.workspace,
+                                 gather_first=gather_first)
 
     def fused_unitary(self, weights: torch.Tensor) -> torch.Tensor:
         """The layers weights [Lb, n, 3] as one matrix U [2**n, 2**n] (final state = U @ state).
@@ -280,10 +282,15 @@ class VQC(nn.Module):
         return apply_fused_layers(eye, weights, self.entangler_index, qubit_signs=self.qubit_signs)
 
     def _layers(self, state: torch.Tensor, weights: torch.Tensor, mode: str, final_phase: bool,
-                signs: torch.Tensor | None) -> torch.Tensor:
-        """Layers on a basis-first state [2**n, B] -> [2**n, B] (or <signs> [B, m]): directly or fused."""
+                signs: torch.Tensor | None, gather_first: bool = False) -> torch.Tensor:
+        """Layers on a basis-first state [2**n, B] -> [2**n, B] (or <signs> [B, m]): directly or fused.
+
+        gather_first: the state still lacks the entangler gather of the layer before it.
+        """
+        if gather_first and mode == "fused":
+            state = permute_rows(state, self.entangler_index)
         if mode != "fused":
-            return self._evolve(state, weights, final_phase, signs)
+            return self._evolve(state, weights, final_phase, signs, gather_first)
         return apply_fused_layers(state, weights, self.entangler_index, signs, self.qubit_signs)
 
     def _final_state(self, x: torch.Tensor, weights: torch.Tensor, final_phase: bool,
@@ -304,14 +311,18 @@ class VQC(nn.Module):
             angles = torch.nn.functional.pad(x, (0, n - self.n_inputs)) if self.n_inputs < n else x
             rot = gate_matrix("Rot", weights[0], self.dtype)  # [n, 2, 2]
             vectors = rot @ ry_vectors(angles).to(self.dtype).permute(1, 2, 0)  # [n, 2, B]
-            state = permute_rows(product_state_rows(vectors), self.entangler_index)
+            state = product_state_rows(vectors)  # layer 0's CNOT gather is still to apply
         else:
             state = self._encode(x).T.contiguous()
         if self.encoding != "reupload":
             rest = weights[1:] if product else weights
-            if rest.shape[0]:
-                return self._layers(state, rest, mode, final_phase, signs)
+            if rest.shape[0]:  # the kron-layer kernel applies layer 0's gather itself
+                return self._layers(state, rest, mode, final_phase, signs, gather_first=product)
+            if product:
+                state = permute_rows(state, self.entangler_index)
         else:
+            if product:
+                state = permute_rows(state, self.entangler_index)
             ry = gate_matrix("RY", torch.nn.functional.pad(x, (0, n - self.n_inputs))[..., None], self.dtype)
             for layer in range(self.n_layers):
                 if layer > 0:

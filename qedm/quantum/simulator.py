@@ -227,7 +227,7 @@ class _RealKronLayers(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, state, b, phases, index, inverse, groups, signs, workspace):
+    def forward(ctx, state, b, phases, index, inverse, groups, signs, workspace, gather_first):
         n_layers, n_groups = b.shape[0], len(groups)
         dim, batch = state.shape
         units = torch.polar(torch.ones_like(phases), phases)  # [P, 2**n] complex
@@ -235,11 +235,15 @@ class _RealKronLayers(torch.autograd.Function):
         n_saved = n_layers * n_groups
         block = (workspace or Workspace()).take((n_saved + 2, dim, 2 * batch), b.dtype, b.device)
         cplx = torch.view_as_complex(block.view(n_saved + 2, dim, batch, 2))
-        if phases.shape[0] > 0:
-            torch.mul(state, units[0][:, None], out=cplx[0])
-        else:
-            cplx[0].copy_(state)
         slots, cslots, unit_cols = block.unbind(0), cplx.unbind(0), units[:, :, None].unbind(0)
+        if gather_first:
+            torch.index_select(torch.view_as_real(state).reshape(dim, 2 * batch), 0, index, out=slots[0])
+            if unit_cols:
+                cslots[0].mul_(unit_cols[0])
+        elif unit_cols:
+            torch.mul(state, unit_cols[0], out=cslots[0])
+        else:
+            cslots[0].copy_(state)
         layer_mats = [m.unbind(0) for m in mats]
         for layer in range(n_layers):
             for k, (start, size) in enumerate(groups):
@@ -251,7 +255,7 @@ class _RealKronLayers(torch.autograd.Function):
             if layer + 1 < len(unit_cols):
                 cslots[nxt].mul_(unit_cols[layer + 1])
         final = cplx[n_saved]
-        ctx.groups, ctx.index, ctx.inverse, ctx.signs = groups, index, inverse, signs
+        ctx.groups, ctx.index, ctx.inverse, ctx.signs, ctx.gather_first = groups, index, inverse, signs, gather_first
         ctx.units, ctx.b, ctx.ry, ctx.mats, ctx.workspace = units, b, ry, mats, workspace
         ctx.lease = _Lease(workspace, block)
         if signs is None:
@@ -295,11 +299,15 @@ class _RealKronLayers(torch.autograd.Function):
                 torch.mul(cbufs[cur], cslots[layer * n_groups].conj(), out=cbufs[1 - cur])
                 torch.sum(cbufs[1 - cur].imag, 1, out=grad_phases[layer])
                 cbufs[cur].mul_(conj_cols[layer])
-        grad_state = work_c[cur].clone() if ctx.needs_input_grad[0] else None
+        grad_state = None
+        if ctx.needs_input_grad[0] and ctx.gather_first:
+            grad_state = torch.view_as_complex(bufs[cur].index_select(0, ctx.inverse).view(dim, -1, 2))
+        elif ctx.needs_input_grad[0]:
+            grad_state = cbufs[cur].clone()
         if ctx.workspace:
             ctx.workspace.give(work)
         grad_b = _ry_angle_grads(ctx.b, ctx.ry, grad_mats, groups) if ctx.needs_input_grad[1] else None
-        return grad_state, grad_b, grad_phases, None, None, None, None, None
+        return grad_state, grad_b, grad_phases, None, None, None, None, None, None
 
 
 def _partial_trace_spec(n_qubits: int, wire: int) -> str:
@@ -427,6 +435,7 @@ def apply_kron_layers(
     signs: torch.Tensor | None = None,
     workspace: Workspace | None = None,
     max_group: int = LAYER_GROUP,
+    gather_first: bool = False,
 ) -> torch.Tensor:
     """Layers of (phase, RY on every wire, row gather) on a basis-first state [2**n, C] complex.
 
@@ -437,7 +446,9 @@ def apply_kron_layers(
     on real and imaginary parts, so each group is one GEMM on the complex state viewed as real
     [2**n, 2C] (a quarter of the flops of complex arithmetic). Returns the state [2**n, C], or
     with `signs` [2**n, m] the Z expectations [C, m] = |state|^2 summed with those signs.
-    Differentiable w.r.t. state, ry_angles and phases.
+    gather_first=True applies the row gather `index` to the input state first (the entangler
+    that follows a product-state layer built outside). Differentiable w.r.t. state, ry_angles
+    and phases.
     """
     if inverse is None:
         inverse = torch.argsort(index)
@@ -445,7 +456,7 @@ def apply_kron_layers(
         raise CircuitError(f"apply_kron_layers needs ry_angles [Lb >= 1, {n_qubits}], got {tuple(ry_angles.shape)}")
     groups = tuple(kron_groups(n_qubits, max_group))
     state = state.to(torch.complex128 if ry_angles.dtype == torch.float64 else torch.complex64).contiguous()
-    return _RealKronLayers.apply(state, ry_angles, phases, index, inverse, groups, signs, workspace)
+    return _RealKronLayers.apply(state, ry_angles, phases, index, inverse, groups, signs, workspace, gather_first)
 
 
 def cnot_permutation(pairs: Sequence[tuple[int, int]], n_qubits: int) -> torch.Tensor:

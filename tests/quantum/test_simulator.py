@@ -116,16 +116,16 @@ def test_local_product_and_permutation_equal_gate_by_gate():
     torch.testing.assert_close(state[:, cnot_permutation(pairs, n)], ref)
 
 
-@pytest.mark.parametrize("max_group", [2, 3, 7])
-def test_kron_layers_equal_gate_by_gate_with_gradients(max_group):
+@pytest.mark.parametrize("max_group, gather_first", [(2, False), (3, True), (7, False)])
+def test_kron_layers_equal_gate_by_gate_with_gradients(max_group, gather_first):
     n, n_layers, rng = 7, 2, np.random.default_rng(5)
     state = torch.tensor(rng.normal(size=(2**n, 3)) + 1j * rng.normal(size=(2**n, 3)), requires_grad=True)
     b = torch.tensor(rng.normal(size=(n_layers, n)), requires_grad=True)
     phases = torch.tensor(rng.normal(size=(n_layers + 1, 2**n)), requires_grad=True)
     index = cnot_permutation([(q, (q + 1) % n) for q in range(n)], n)
     mats = gate_matrix("RY", b[..., None], torch.complex128).real  # [L, n, 2, 2]
-    out = apply_kron_layers(state, b, phases, index, n, max_group=max_group)
-    ref = state.T
+    out = apply_kron_layers(state, b, phases, index, n, max_group=max_group, gather_first=gather_first)
+    ref = state[index].T if gather_first else state.T
     for layer in range(n_layers):
         ref = ref * torch.exp(1j * phases[layer])
         for q in range(n):
