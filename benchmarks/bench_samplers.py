@@ -1,4 +1,4 @@
-"""Few-step sampling: DPM-Solver++(2M) next to DDPM and DDIM, quality against denoiser evaluations.
+"""Few-step sampling: DPM-Solver++(2M) and its SDE variant next to DDPM and DDIM, quality against NFE.
 
 (a) breast cancer: one classical QEDM (cosine schedule, T=1000) trained once; 569 rows drawn
     per setting with 3 sampling seeds; fidelity = SDMetrics quality score (qedm.evaluate,
@@ -6,9 +6,9 @@
 (b) digits: qedm's quantum dense denoiser (about 1,000 parameters, as in bench_digits.py)
     trained once on the 1347-image train split; 1000 images per setting; FID under the
     protocol of qedm.evaluate.images (vs the 450 held-out images).
-Steps 5, 10, 20, 50, 1000 per sampler; NFE (the number of denoiser evaluations) is counted,
-since respacing may merge duplicate timesteps. The check: DPM-Solver++ at 20 steps is not more
-than 5 % worse than 1000-step DDPM on fidelity (a) and on FID (b).
+Steps 5, 10, 20, 50, 1000 per sampler; NFE (the number of denoiser evaluations) is counted.
+The check: DPM-Solver++(2M) and DPM-Solver++(2M) SDE at 20 steps are each not more than 5 %
+worse than 1000-step DDPM on fidelity (a) and on FID (b).
 
     .venv/bin/python benchmarks/bench_samplers.py           # about 8 min on 2 cores
     .venv/bin/python benchmarks/bench_samplers.py --quick   # about 2 min
@@ -37,7 +37,7 @@ from qedm.models.quantum_dense import QuantumDenseDenoiser  # noqa: E402
 from qedm.synthesizer import QEDM  # noqa: E402
 from qedm.training import train_denoiser  # noqa: E402
 
-SAMPLERS = ("ddpm", "ddim", "dpm_solver")
+SAMPLERS = ("ddpm", "ddim", "dpm_solver", "dpm_solver_sde")
 STEPS = (5, 10, 20, 50, 1000)
 
 
@@ -92,21 +92,22 @@ def digits_part(epochs: int, steps: tuple[int, ...]) -> list[dict]:
     return rows
 
 
-def check(rows: list[dict], part: str) -> str:
-    """DPM-Solver++ at 20 steps vs 1000-step DDPM: PASS unless it is more than 5 % worse.
+def check(rows: list[dict], part: str, sampler: str = "dpm_solver") -> str:
+    """`sampler` (a DPM-Solver++) at 20 steps vs 1000-step DDPM: PASS unless it is more than 5 % worse.
 
     "Worse" follows the metric's direction: fidelity higher is better, FID lower is better.
     """
     sub = [r for r in rows if r["part"] == part]
     get = {(r["sampler"], r["steps"]): r["value"] for r in sub}
-    if ("dpm_solver", 20) not in get or ("ddpm", 1000) not in get:
-        return f"{part}: check not run (needs dpm_solver@20 and ddpm@1000)"
-    dpm, ddpm = get[("dpm_solver", 20)], get[("ddpm", 1000)]
+    if (sampler, 20) not in get or ("ddpm", 1000) not in get:
+        return f"{part}: check not run (needs {sampler}@20 and ddpm@1000)"
+    dpm, ddpm = get[(sampler, 20)], get[("ddpm", 1000)]
     higher_better = sub[0]["metric"] == "fidelity"
     worse_by = (ddpm - dpm) / abs(ddpm) if higher_better else (dpm - ddpm) / abs(ddpm)
     verdict = "PASS" if worse_by <= 0.05 else "FAIL"
     how = f"{100 * abs(worse_by):.1f} % {'worse' if worse_by > 0 else 'better'}"
-    return (f"{part}: DPM-Solver++ 20 steps {dpm:.4f} vs DDPM 1000 steps {ddpm:.4f}: {how} "
+    name = {"dpm_solver": "DPM-Solver++(2M)", "dpm_solver_sde": "DPM-Solver++(2M) SDE"}.get(sampler, sampler)
+    return (f"{part}: {name} 20 steps {dpm:.4f} vs DDPM 1000 steps {ddpm:.4f}: {how} "
             f"-> {verdict} (passes unless more than 5 % worse)")
 
 
@@ -125,7 +126,7 @@ def markdown(rows: list[dict]) -> list[str]:
             cells = {r["steps"]: f"{r['value']:.4f} [{r['nfe']}]" if metric == "fidelity"
                      else f"{r['value']:.2f} [{r['nfe']}]" for r in sub if r["sampler"] == sampler}
             lines.append(f"| {sampler} | " + " | ".join(cells.get(s, "-") for s in steps) + " |")
-        lines.append(check(rows, part))
+        lines += [check(rows, part, s) for s in ("dpm_solver", "dpm_solver_sde")]
     return lines
 
 
