@@ -38,7 +38,8 @@ at n=6, B=256: 1.39 vs 1.67 ms for L=2, 2.53 vs 3.39 ms for L=8. The model picks
 in each of these cases.
 Product-state encodings are built directly: angle = kron of [cos(x/2), sin(x/2)] vectors,
 iqp = uniform amplitudes times exp(-i/2 * sum_t theta_t z_t), one matmul with a sign matrix;
-reupload applies its per-sample RY layer as per-row kron groups (`apply_local_product`).
+reupload runs as per-row layers (`kernels.apply_reupload_layers`): each layer's RY(x) and Rot
+merged into one matrix per row and wire group, applied with two batched GEMMs.
 `execution="gates"` runs the Op list gate by gate (`run_ops`), the reference.
 """
 
@@ -52,9 +53,9 @@ from torch import nn
 from qedm.errors import CircuitError
 from qedm.quantum.gates import gate_matrix, real_dtype
 from qedm.quantum.ir import Observable, Op, Param
+from qedm.quantum.kernels import apply_reupload_layers
 from qedm.quantum.simulator import (
     amplitude_state,
-    apply_local_product,
     apply_fused_layers,
     apply_kron_layers,
     cnot_permutation,
@@ -300,9 +301,12 @@ class VQC(nn.Module):
         With `signs` [2**n, m] it returns the expectations [B, m] instead.
         """
         batch, n = x.shape[0], self.n_qubits
-        runs = 1 if self.encoding == "reupload" else self.n_layers
-        mode = self.execution if self.execution != "auto" else choose_execution(n, runs, batch)
-        product = self.encoding in ("angle", "reupload") and mode == "layers" and self.n_layers > 0
+        if self.encoding == "reupload" and self.n_layers > 0:  # per-row gates: Rot(w) RY(x) merged per wire
+            angles = torch.nn.functional.pad(x, (0, n - self.n_inputs)) if self.n_inputs < n else x
+            out = apply_reupload_layers(gate_matrix("Rot", weights, self.dtype), angles, self.entangler_index, signs)
+            return out if signs is not None else out.T
+        mode = self.execution if self.execution != "auto" else choose_execution(n, self.n_layers, batch)
+        product = self.encoding == "angle" and mode == "layers" and self.n_layers > 0
         if self.encoding == "angle" and mode == "fused" and self.n_layers > 0:  # whole circuit in one kernel
             angles = torch.nn.functional.pad(x, (0, n - self.n_inputs)) if self.n_inputs < n else x
             dtype_probe = torch.zeros(1, 1, dtype=self.dtype, device=x.device)
@@ -314,25 +318,11 @@ class VQC(nn.Module):
             state = product_state_rows(vectors)  # layer 0's CNOT gather is still to apply
         else:
             state = self._encode(x).T.contiguous()
-        if self.encoding != "reupload":
-            rest = weights[1:] if product else weights
-            if rest.shape[0]:  # the kron-layer kernel applies layer 0's gather itself
-                return self._layers(state, rest, mode, final_phase, signs, gather_first=product)
-            if product:
-                state = permute_rows(state, self.entangler_index)
-        else:
-            if product:
-                state = permute_rows(state, self.entangler_index)
-            ry = gate_matrix("RY", torch.nn.functional.pad(x, (0, n - self.n_inputs))[..., None], self.dtype)
-            for layer in range(self.n_layers):
-                if layer > 0:
-                    state = apply_local_product(state.T, ry, n).T
-                if layer > 0 or not product:
-                    last = layer == self.n_layers - 1
-                    state = self._layers(state, weights[layer:layer + 1], mode, final_phase or not last,
-                                         signs if last else None)
-                    if last and signs is not None:
-                        return state
+        rest = weights[1:] if product else weights
+        if rest.shape[0]:  # the kron-layer kernel applies layer 0's gather itself
+            return self._layers(state, rest, mode, final_phase, signs, gather_first=product)
+        if product:
+            state = permute_rows(state, self.entangler_index)
         return state if signs is None else (state.real**2 + state.imag**2).T @ signs
 
     def _resolve(self, x: torch.Tensor, weights: torch.Tensor | None, shift) -> tuple[torch.Tensor, torch.Tensor, bool]:

@@ -192,3 +192,20 @@ def test_complex128_matches_pennylane_to_1e9(encoding):
     assert out.dtype == torch.float64
     ref = torch.stack(pennylane_vqc(**cfg)(x, vqc.weights.detach()), dim=1)
     np.testing.assert_allclose(out.detach().numpy(), ref.numpy(), atol=1e-9)
+
+
+def test_reupload_kernel_matches_gate_by_gate_with_padding_and_odd_n():
+    """The per-row reupload kernel (odd n: unequal wire groups; n_inputs < n: RY(0) wires) vs run_ops."""
+    vqc = VQC(7, 3, encoding="reupload", entangler="all", observables="both", n_inputs=5, init="uniform",
+              seed=2, dtype=torch.complex128)
+    x = torch.rand(5, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(3)).requires_grad_(True)
+    cot = torch.randn(5, vqc.n_outputs, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    grads = {}
+    for execution in ("gates", "auto"):
+        vqc.execution = execution
+        out = vqc(x)
+        grads[execution] = (out, *torch.autograd.grad((out * cot).sum(), (x, vqc.weights)))
+        grads[execution + "_state"] = vqc.exact_state(x.detach())
+    for got, want in zip(grads["auto"], grads["gates"]):
+        torch.testing.assert_close(got, want, atol=1e-10, rtol=0)
+    torch.testing.assert_close(grads["auto_state"], grads["gates_state"], atol=1e-10, rtol=0)
