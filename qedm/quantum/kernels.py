@@ -13,12 +13,20 @@ from __future__ import annotations
 import torch
 
 from qedm.quantum.gates import kron_chain
+from qedm.quantum.simulator import permute_rows
 
 
 def ry_matrices(angles: torch.Tensor) -> torch.Tensor:
     """RY(angles) as real matrices: angles [...] -> [..., 2, 2]."""
     cos, sin = torch.cos(angles / 2), torch.sin(angles / 2)
     return torch.stack([cos, -sin, sin, cos], -1).reshape(*angles.shape, 2, 2)
+
+
+def _layer_matrices(shared: torch.Tensor, per_row_t: torch.Tensor) -> torch.Tensor:
+    """shared [L, d, d] times per-row per_row_t [B, d, d] (transposed) as one GEMM: [B, d, L, d], entry M(l, b)^T."""
+    n_layers, d = shared.shape[:2]
+    out = per_row_t.reshape(-1, d) @ shared.permute(2, 0, 1).reshape(d, n_layers * d)
+    return out.view(per_row_t.shape[0], d, n_layers, d)
 
 
 def apply_reupload_layers(
@@ -33,22 +41,22 @@ def apply_reupload_layers(
     n_layers, n = rots.shape[:2]
     batch, split = angles.shape[0], (n + 1) // 2
     d0, d1 = 2**split, 2 ** (n - split)
-    ry = ry_matrices(angles)  # [B, n, 2, 2] real
-    lead_rot = kron_chain(rots[:, :split])  # [L, d0, d0]
-    lead_ry = kron_chain(ry[:, :split]).to(rots.dtype)  # [B, d0, d0]
-    tail_rot = kron_chain(rots[:, split:]).transpose(1, 2) if n > split else None  # [L, d1, d1], transposed
-    tail_ry = kron_chain(ry[:, split:]).transpose(1, 2).to(rots.dtype) if n > split else None
+    ry_t = ry_matrices(-angles)  # RY(x)^T = RY(-x): [B, n, 2, 2] real
+    # M_g(l, b) = K_g(l) R_g(b) for every layer in one GEMM: R_g(b)^T stacked over b and rows,
+    # times [K_g(0)^T | K_g(1)^T | ...]; entry [b, j, l, i] is M_g(l, b)[i, j]
+    lead = _layer_matrices(kron_chain(rots[:, :split]), kron_chain(ry_t[:, :split]).to(rots.dtype))
+    tail = _layer_matrices(kron_chain(rots[:, split:]), kron_chain(ry_t[:, split:]).to(rots.dtype)) if n > split else None
     state = None
     for layer in range(n_layers):
-        lead = torch.matmul(lead_rot[layer], lead_ry)  # [B, d0, d0]
-        tail = torch.matmul(tail_ry, tail_rot[layer]) if tail_rot is not None else None  # [B, d1, d1]
+        m0 = lead[:, :, layer].transpose(1, 2)  # [B, d0, d0]
+        m1_t = tail[:, :, layer] if tail is not None else None  # [B, d1, d1], M1 transposed
         if state is None:  # layer 0 acts on |0...0>: the outer product of the first columns
-            psi = lead[:, :, :1] if tail is None else lead[:, :, :1] * tail[:, :1, :]
+            psi = m0[:, :, :1] if m1_t is None else m0[:, :, :1] * m1_t[:, :1, :]
         else:
-            psi = torch.bmm(lead, state)
-            if tail is not None:
-                psi = torch.bmm(psi, tail)
-        state = psi.reshape(batch, -1)[:, index].view(batch, d0, d1)
+            psi = torch.bmm(m0, state)
+            if m1_t is not None:
+                psi = torch.bmm(psi, m1_t)
+        state = permute_rows(psi.reshape(batch, -1), index, 1).view(batch, d0, d1)
     state = state.reshape(batch, -1)
     if signs is None:
         return state

@@ -119,24 +119,25 @@ def apply_local_product(
 
 
 class _PermuteRows(torch.autograd.Function):
-    """x[index] for a permutation index; the backward is the inverse gather, not a scatter-add."""
+    """x.index_select(dim, index) for a permutation index; the backward is the inverse gather, not a scatter-add."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    def forward(ctx, x: torch.Tensor, index: torch.Tensor, dim: int) -> torch.Tensor:
         ctx.save_for_backward(index)
-        return x.index_select(0, index)
+        ctx.dim = dim
+        return x.index_select(dim, index)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         (index,) = ctx.saved_tensors
         inverse = torch.empty_like(index)
         inverse[index] = torch.arange(index.numel(), device=index.device)
-        return grad.index_select(0, inverse), None
+        return grad.index_select(ctx.dim, inverse), None, None
 
 
-def permute_rows(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """Rows of x [N, ...] reordered by a permutation index [N] (new row j = old row index[j])."""
-    return _PermuteRows.apply(x, index)
+def permute_rows(x: torch.Tensor, index: torch.Tensor, dim: int = 0) -> torch.Tensor:
+    """Entries of x reordered along `dim` by a permutation index (new entry j = old entry index[j])."""
+    return _PermuteRows.apply(x, index, dim)
 
 
 def _apply_group(mats: torch.Tensor, x: torch.Tensor, start: int, size: int, out: torch.Tensor) -> None:
