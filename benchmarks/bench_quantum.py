@@ -3,6 +3,7 @@
 Circuit per row (n, L, B): RY(x_i) angle encoding of x [B, n], L layers of Rot on every qubit
 + CNOT ring, <Z_i> on every qubit. Times are medians of repeats after warm-up, measured in one
 process so the ratio PennyLane/qedm is comparable even on a busy machine.
+With --encoding reupload the RY(x) encoding is repeated before every layer (both sides).
 Run: .venv/bin/python benchmarks/bench_quantum.py [--device cuda] [--threads 1] [--torchquantum]
 """
 
@@ -17,7 +18,8 @@ import time
 import torch
 
 from qedm.quantum.circuits import VQC, choose_execution
-from qedm.quantum.simulator import LAYER_GROUP, kron_groups
+from qedm.quantum.kernels import LAYER_GROUP
+from qedm.quantum.simulator import kron_groups
 
 CPU_ROWS = [(6, 4, 256), (8, 4, 256), (10, 6, 256), (12, 6, 128)]
 CUDA_ROWS = [(16, 4, 64), (18, 4, 32), (20, 4, 16)]
@@ -55,9 +57,9 @@ def interleaved(fns: dict, device: str, repeats: int, clock, inner: int = 3) -> 
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
-def qedm_step(n: int, layers: int, batch: int, device: str, execution: str = "auto"):
+def qedm_step(n: int, layers: int, batch: int, device: str, execution: str = "auto", encoding: str = "angle"):
     """A closure running forward+backward of one batch through qedm's VQC."""
-    vqc = VQC(n, layers, encoding="angle", entangler="ring", observables="z", init="uniform", seed=0,
+    vqc = VQC(n, layers, encoding=encoding, entangler="ring", observables="z", init="uniform", seed=0,
               execution=execution).to(device)
     x = torch.rand(batch, n, device=device, requires_grad=True)
 
@@ -81,7 +83,7 @@ def qedm_real_macs(n: int, layers: int, batch: int) -> float:
     return 3 * (layers - 1) * 2 * batch * dim * sum(2**s for _, s in kron_groups(n, LAYER_GROUP))
 
 
-def pennylane_step(n: int, layers: int, batch: int, device: str):
+def pennylane_step(n: int, layers: int, batch: int, device: str, encoding: str = "angle"):
     """The same circuit as a PennyLane QNode (torch interface, backprop, broadcast over the batch)."""
     import pennylane as qml
 
@@ -89,9 +91,10 @@ def pennylane_step(n: int, layers: int, batch: int, device: str):
 
     @qml.qnode(dev, interface="torch", diff_method="backprop")
     def circuit(x, w):
-        for q in range(n):
-            qml.RY(x[:, q], wires=q)
         for layer in range(layers):
+            if layer == 0 or encoding == "reupload":
+                for q in range(n):
+                    qml.RY(x[:, q], wires=q)
             for q in range(n):
                 qml.Rot(w[layer, q, 0], w[layer, q, 1], w[layer, q, 2], wires=q)
             for q in range(n if n > 2 else 1):
@@ -143,6 +146,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--torchquantum", action="store_true", help="add a torchquantum column if it imports")
     parser.add_argument("--skip-pennylane", action="store_true")
+    parser.add_argument("--encoding", default="angle", choices=["angle", "reupload"],
+                        help="reupload: RY(x) before every layer (qedm's per-row kernel; no GFLOP/s column)")
     parser.add_argument("--clock", default="wall", choices=["wall", "cpu"],
                         help="cpu: process CPU time (with --threads 1 this is the wall time an idle "
                              "machine would show; robust when other processes share the cores)")
@@ -177,18 +182,20 @@ def main() -> None:
     print(header + (" torchquantum ms |" if tq_ok else ""))
     print("|" + "---|" * (9 + tq_ok))
     for n, layers, batch in rows:
-        fns = {"qedm": qedm_step(n, layers, batch, device)}
+        fns = {"qedm": qedm_step(n, layers, batch, device, encoding=args.encoding)}
         if args.compare_executions:
             modes = ("fused", "layers") if n <= 10 else ("layers",)  # fused at n=12: minutes per step
             fns.update({m: qedm_step(n, layers, batch, device, m) for m in modes})
         if not args.skip_pennylane and n <= 14:
-            fns["pl"] = pennylane_step(n, layers, batch, device)
+            fns["pl"] = pennylane_step(n, layers, batch, device, args.encoding)
         if tq_ok:
             fns["tq"] = torchquantum_step(n, layers, batch, device)
         t = interleaved(fns, device, args.repeats, clock)
         ours, pl = t["qedm"], t.get("pl", float("nan"))
-        gflops = 2 * qedm_real_macs(n, layers, batch) / ours / 1e9
-        line = (f"| {n} | {layers} | {batch} | {choose_execution(n, layers, batch)} | {ours * 1e3:.2f} | "
+        reupload = args.encoding == "reupload"
+        gflops = float("nan") if reupload else 2 * qedm_real_macs(n, layers, batch) / ours / 1e9
+        path = "reupload" if reupload else choose_execution(n, layers, batch)
+        line = (f"| {n} | {layers} | {batch} | {path} | {ours * 1e3:.2f} | "
                 f"{gflops:.1f} | {100 * gflops / real_ceiling:.0f}% | {pl * 1e3:.1f} | {pl / ours:.1f}x |")
         if tq_ok:
             line += f" {t['tq'] * 1e3:.2f} |"

@@ -53,20 +53,16 @@ from torch import nn
 from qedm.errors import CircuitError
 from qedm.quantum.gates import gate_matrix, real_dtype
 from qedm.quantum.ir import Observable, Op, Param
-from qedm.quantum.kernels import apply_reupload_layers
+from qedm.quantum.kernels import LAYER_GROUP, Workspace, apply_fused_layers, apply_kron_layers, apply_reupload_layers
 from qedm.quantum.simulator import (
     amplitude_state,
-    apply_fused_layers,
-    apply_kron_layers,
     cnot_permutation,
-    LAYER_GROUP,
     kron_groups,
     permute_rows,
     product_state_ry,
     product_state_rows,
     ry_vectors,
     run_ops,
-    Workspace,
     z_signs,
 )
 

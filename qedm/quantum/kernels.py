@@ -1,19 +1,350 @@
-"""Per-sample layer kernel for the `reupload` encoding (RY(x) re-applied before every Rot layer).
+"""Layer kernels of the fast VQC path: autograd Functions with hand-written backwards.
 
-Layer l is RY(x_q) then Rot(w[l, q]) on every wire q, then the entangler's row gather. On a
-batch-first state [B, 2**n] viewed as [B, D0, D1] (wire groups of ceil(n/2) and floor(n/2)
-wires), the layer's gates of group g are one matrix per row, K_g(l) R_g(x): the kron of the
-Rot matrices (shared by all rows) times the kron of the RY(x) matrices (real, one per row,
-the same in every layer, so built once). A layer is then M0 @ S @ M1^T, two batched GEMMs:
-~10 kernel calls per layer, so autograd's backward stays short as well.
+- `apply_kron_layers`: layers of (phase, real RY kron per wire group, CNOT row gather) on a
+  basis-first state [2**n, C], one GEMM per group; states kept in a reused `Workspace`.
+- `apply_fused_layers`: small registers, all layers fused into one 2**n x 2**n unitary.
+- `apply_reupload_layers`: the `reupload` encoding, per-row gates (plain autograd, few ops).
+All are checked against the gate-by-gate path (`simulator.run_ops`) and PennyLane in the tests.
+
+Reupload: layer l is RY(x_q) then Rot(w[l, q]) on every wire q, then the entangler's row
+gather. On a batch-first state [B, 2**n] viewed as [B, D0, D1] (wire groups of ceil(n/2) and
+floor(n/2) wires), the layer's gates of group g are one matrix per row, K_g(l) R_g(x): the
+kron of the Rot matrices (shared by all rows) times the kron of the RY(x) matrices (real, one
+per row, the same in every layer). A layer is then M0 @ S @ M1^T, two batched GEMMs: ~10
+kernel calls per layer, so autograd's backward stays short as well.
 """
 
 from __future__ import annotations
 
 import torch
 
+from qedm.errors import CircuitError
 from qedm.quantum.gates import kron_chain
-from qedm.quantum.simulator import permute_rows
+from qedm.quantum.simulator import kron_groups, permute_rows, product_state_rows, z_signs
+
+# Largest wire group of the real layers of `apply_kron_layers` (its RY kron is one GEMM); measured at n=10 (B=256, forward +
+# backward): groups of 4 (4+3+3 wires) 26 ms, of 5 (5+5) 30 ms, of 6 36 ms.
+LAYER_GROUP = 4
+
+
+def _apply_group(mats: torch.Tensor, x: torch.Tensor, start: int, size: int, out: torch.Tensor) -> None:
+    """mats [D, D] on wires start..start+size-1 of a basis-first real state x [2**n, C] (D = 2**size).
+
+    The row index splits as (J = 2**start, D, rest), so the group is one GEMM when it leads
+    (J = 1) and otherwise one broadcast batched GEMM; no data is moved either way.
+    """
+    lead, d = 2**start, 2**size
+    if lead == 1:
+        torch.mm(mats, x.view(d, -1), out=out.view(d, -1))
+    else:
+        torch.bmm(mats.expand(lead, d, d), x.view(lead, d, -1), out=out.view(lead, d, -1))
+
+
+def _group_grad(grad: torch.Tensor, x: torch.Tensor, start: int, size: int) -> torch.Tensor:
+    """d loss / d mats of `_apply_group` from its output grad and input (both [2**n, C]): [D, D]."""
+    lead, d = 2**start, 2**size
+    if lead == 1:
+        return grad.reshape(d, -1) @ x.reshape(d, -1).T
+    return torch.bmm(grad.reshape(lead, d, -1), x.reshape(lead, d, -1).transpose(1, 2)).sum(0)
+
+
+class Workspace:
+    """Scratch tensors that `apply_kron_layers` reuses across calls; one per circuit, a cache only.
+
+    A fresh multi-megabyte tensor is page-faulted in by the OS on first touch; with the
+    allocator returning freed memory each step, that cost ~40 % of a step at n=10. A buffer
+    leased to a forward comes back here when its autograd node is freed, so it is never
+    reused while a graph can still read it.
+    """
+
+    def __init__(self, max_free: int = 2) -> None:
+        self.max_free, self.free = max_free, []
+
+    def take(self, shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+        """A tensor of this shape (uninitialised): a free one if there is one, else a new one."""
+        for i, t in enumerate(self.free):
+            if t.shape == shape and t.dtype == dtype and t.device == device:
+                return self.free.pop(i)
+        return torch.empty(shape, dtype=dtype, device=device)
+
+    def give(self, tensor: torch.Tensor) -> None:
+        """Return a tensor no one reads any more (the oldest free one is dropped beyond max_free)."""
+        self.free.append(tensor)
+        del self.free[: -self.max_free]
+
+
+class _Lease:
+    """Holds a workspace tensor for an autograd node and gives it back when the node is freed."""
+
+    def __init__(self, workspace: Workspace | None, tensor: torch.Tensor) -> None:
+        self.workspace, self.tensor = workspace, tensor
+
+    def __del__(self) -> None:
+        workspace = getattr(self, "workspace", None)
+        if workspace is not None:
+            workspace.give(self.tensor)
+
+
+def _ry_krons(b: torch.Tensor, groups) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """RY factors [Lb, n, 2, 2] of angles b [Lb, n] and their kron per wire group [Lb, D, D]."""
+    cos, sin = torch.cos(b / 2), torch.sin(b / 2)
+    ry = torch.stack([cos, -sin, sin, cos], -1).reshape(*b.shape, 2, 2)
+    return ry, [kron_chain(ry[:, start:start + size]) for start, size in groups]
+
+
+def _ry_angle_grads(b: torch.Tensor, ry: torch.Tensor, grad_mats, groups) -> torch.Tensor:
+    """d loss / d b [Lb, n] from the group-matrix gradients: <grad_K, K with factor q -> dRY/db>."""
+    cos, sin = ry[..., 0, 0], ry[..., 1, 0]
+    dry = 0.5 * torch.stack([-sin, -cos, cos, -sin], -1).reshape(ry.shape)
+    out = torch.empty_like(b)
+    for (start, size), grad in zip(groups, grad_mats):
+        part, dpart = ry[:, start:start + size], dry[:, start:start + size]  # [Lb, k, 2, 2]
+        swap = torch.eye(size, dtype=torch.bool, device=b.device)[:, :, None, None]
+        variants = torch.where(swap, dpart[:, :, None], part[:, None, :])  # [Lb, k(variant), k, 2, 2]
+        out[:, start:start + size] = (kron_chain(variants) * grad[:, None]).sum((-2, -1))
+    return out
+
+
+class _RealKronLayers(torch.autograd.Function):
+    """The layered kernel of `apply_kron_layers` with a hand-written (stored-state) backward.
+
+    Autograd through these GEMMs would expand each group matrix over the blocks and sum its
+    gradient back, and record dozens of small nodes per layer; here the backward is, per layer
+    and group, one GEMM for the state gradient and one for the matrix gradient, and one fused
+    reduction per phase. All states live in one workspace block [S + 2, 2**n, 2C].
+    """
+
+    @staticmethod
+    def forward(ctx, state, b, phases, index, inverse, groups, signs, workspace, gather_first):
+        n_layers, n_groups = b.shape[0], len(groups)
+        dim, batch = state.shape
+        units = torch.polar(torch.ones_like(phases), phases)  # [P, 2**n] complex
+        ry, mats = _ry_krons(b, groups)
+        n_saved = n_layers * n_groups
+        block = (workspace or Workspace()).take((n_saved + 2, dim, 2 * batch), b.dtype, b.device)
+        cplx = torch.view_as_complex(block.view(n_saved + 2, dim, batch, 2))
+        slots, cslots, unit_cols = block.unbind(0), cplx.unbind(0), units[:, :, None].unbind(0)
+        if gather_first:
+            torch.index_select(torch.view_as_real(state).reshape(dim, 2 * batch), 0, index, out=slots[0])
+            if unit_cols:
+                cslots[0].mul_(unit_cols[0])
+        elif unit_cols:
+            torch.mul(state, unit_cols[0], out=cslots[0])
+        else:
+            cslots[0].copy_(state)
+        layer_mats = [m.unbind(0) for m in mats]
+        for layer in range(n_layers):
+            for k, (start, size) in enumerate(groups):
+                slot = layer * n_groups + k
+                dest = n_saved + 1 if k == n_groups - 1 else slot + 1
+                _apply_group(layer_mats[k][layer], slots[slot], start, size, out=slots[dest])
+            nxt = (layer + 1) * n_groups
+            torch.index_select(slots[n_saved + 1], 0, index, out=slots[nxt])
+            if layer + 1 < len(unit_cols):
+                cslots[nxt].mul_(unit_cols[layer + 1])
+        final = cplx[n_saved]
+        ctx.groups, ctx.index, ctx.inverse, ctx.signs, ctx.gather_first = groups, index, inverse, signs, gather_first
+        ctx.units, ctx.b, ctx.ry, ctx.mats, ctx.workspace = units, b, ry, mats, workspace
+        ctx.lease = _Lease(workspace, block)
+        if signs is None:
+            return final.clone()
+        final_real = block[n_saved]
+        return (signs.T @ (final_real * final_real)).view(-1, batch, 2).sum(-1).T  # [C, m]
+
+    @staticmethod
+    def backward(ctx, grad):
+        groups, n_groups, mats, units = ctx.groups, len(ctx.groups), ctx.mats, ctx.units
+        n_layers, block = ctx.b.shape[0], ctx.lease.tensor
+        n_saved, dim, cols = block.shape[0] - 2, block.shape[1], block.shape[2]
+        cplx = torch.view_as_complex(block.view(n_saved + 2, dim, cols // 2, 2))
+        work = (ctx.workspace or Workspace()).take((2, dim, cols), block.dtype, block.device)
+        work_c = torch.view_as_complex(work.view(2, dim, cols // 2, 2))
+        if ctx.signs is None:
+            work_c[0].copy_(grad)
+        else:  # d <sum_r |psi_r|^2 signs[r, :]> / d psi = 2 psi (signs @ grad^T), in real view
+            scale = (2 * ctx.signs) @ grad.T.to(ctx.signs.dtype)  # [2**n, C]
+            torch.mul(block[n_saved].view(dim, -1, 2), scale[:, :, None], out=work[0].view(dim, -1, 2))
+        grad_phases = torch.zeros(units.shape, dtype=block.dtype, device=block.device)
+        grad_mats = [torch.empty_like(m) for m in mats]
+        cur = 0
+        if units.shape[0] > n_layers:
+            torch.mul(work_c[0], cplx[n_saved].conj(), out=work_c[1])
+            grad_phases[n_layers] = work_c[1].imag.sum(1)
+            work_c[0].mul_(units[n_layers].conj()[:, None])
+        slots, cslots, bufs, cbufs = block.unbind(0), cplx.unbind(0), work.unbind(0), work_c.unbind(0)
+        back_mats = [m.transpose(1, 2).unbind(0) for m in mats]
+        grad_rows = [g.unbind(0) for g in grad_mats]
+        conj_cols = units.conj()[:, :, None].unbind(0)
+        for layer in reversed(range(n_layers)):
+            torch.index_select(bufs[cur], 0, ctx.inverse, out=bufs[1 - cur])
+            cur = 1 - cur
+            for k in reversed(range(n_groups)):
+                start, size = groups[k]
+                grad_rows[k][layer].copy_(_group_grad(bufs[cur], slots[layer * n_groups + k], start, size))
+                _apply_group(back_mats[k][layer], bufs[cur], start, size, out=bufs[1 - cur])
+                cur = 1 - cur
+            if layer < len(conj_cols):
+                torch.mul(cbufs[cur], cslots[layer * n_groups].conj(), out=cbufs[1 - cur])
+                torch.sum(cbufs[1 - cur].imag, 1, out=grad_phases[layer])
+                cbufs[cur].mul_(conj_cols[layer])
+        grad_state = None
+        if ctx.needs_input_grad[0] and ctx.gather_first:
+            grad_state = torch.view_as_complex(bufs[cur].index_select(0, ctx.inverse).view(dim, -1, 2))
+        elif ctx.needs_input_grad[0]:
+            grad_state = cbufs[cur].clone()
+        if ctx.workspace:
+            ctx.workspace.give(work)
+        grad_b = _ry_angle_grads(ctx.b, ctx.ry, grad_mats, groups) if ctx.needs_input_grad[1] else None
+        return grad_state, grad_b, grad_phases, None, None, None, None, None, None
+
+
+def _partial_trace_spec(n_qubits: int, wire: int) -> str:
+    """einsum spec reducing [L, 2 (out bits)..., 2 (in bits)...] to the 2x2 block of one wire: [L, 2, 2]."""
+    letters = "abcdefghijkmnopqrstuvwxyz"
+    outs = [letters[p] if p != wire else "Y" for p in range(n_qubits)]
+    ins = [letters[p] if p != wire else "Z" for p in range(n_qubits)]
+    return "X" + "".join(outs) + "".join(ins) + "->XYZ"
+
+
+class _FusedLayers(torch.autograd.Function):
+    """All layers fused into one unitary U, applied with one GEMM; hand-written backward.
+
+    For small registers the cost is kernel calls, not flops, so forward and backward are a
+    fixed handful of batched ops. Backward: the composition chain rule is two batched GEMMs
+    giving G_l = dL/dK_l for every layer's Rot kron K_l; with A_l = G_l^H K_l, a Rot angle's
+    gradient is Re tr(A_l W) for W its generator on that wire (dRot/da = Rot (-i/2 Z),
+    dRot/db = Rot w(a), dRot/dc = (-i/2 Z) Rot), i.e. from the one-wire partial traces of A_l
+    (a, b) and the row sums of K_l * conj(G_l) (c).
+    """
+
+    @staticmethod
+    def forward(ctx, state, weights, index, signs, qubit_signs, angles):
+        a, b, c = weights.unbind(-1)
+        zs = qubit_signs.to(weights.dtype)
+        # Rot kron = (real RY kron) * exp(i (phi_c(row) + phi_a(col))), in real elementwise ops
+        cos, sin = torch.cos(b / 2), torch.sin(b / 2)
+        real_kron = kron_chain(torch.stack([cos, -sin, sin, cos], -1).reshape(*b.shape, 2, 2))
+        phi = (-0.5 * c @ zs.T)[:, :, None] + (-0.5 * a @ zs.T)[:, None, :]  # [L, D, D]
+        krons = torch.complex(real_kron * torch.cos(phi), real_kron * torch.sin(phi)).to(state.dtype)
+        layers = krons.index_select(1, index)  # CNOT rows gathered
+        prefix = [layers[0]]
+        for layer in layers[1:]:
+            prefix.append(layer @ prefix[-1])
+        unitary = prefix[-1]
+        if angles is not None:  # RY(angles[:, q]) on qubit q of |0...0>: a real product state
+            half = angles.T.contiguous() / 2
+            vectors = torch.stack([torch.cos(half), torch.sin(half)], 1)  # [n, 2, B]
+            state = product_state_rows(vectors)  # real [D, B]
+            stacked = torch.cat([unitary.real, unitary.imag])  # [2D, D]: U on a real state is one real GEMM
+            psi = (stacked @ state).view(2, *state.shape)  # (re, im)
+            ctx.vectors, ctx.stacked = vectors, stacked
+        else:
+            psi = torch.view_as_real(unitary @ state).permute(2, 0, 1)
+        ctx.save_for_backward(state, weights, index, krons, layers)
+        ctx.prefix, ctx.signs, ctx.zs, ctx.psi = prefix, signs, zs, psi
+        if signs is None:
+            return torch.complex(psi[0], psi[1])
+        return psi.square().sum(0).T @ signs
+
+    @staticmethod
+    def backward(ctx, grad):
+        state, weights, index, krons, layers = ctx.saved_tensors
+        prefix, signs, psi = ctx.prefix, ctx.signs, ctx.psi
+        n_layers, n = weights.shape[0], weights.shape[1]
+        if signs is not None:
+            g_psi = psi * (2 * signs @ grad.T)  # (re, im) [2, D, B]
+        else:
+            g_psi = torch.view_as_real(grad.resolve_conj()).permute(2, 0, 1)
+        grad_state = grad_angles = None
+        if ctx.needs_input_grad[5]:  # d psi0 / d x_q: the product with factor q -> [-sin, cos] / 2
+            g_flat = g_psi.reshape(-1, g_psi.shape[-1])
+            grad_real = ctx.stacked.T @ g_flat  # [D, B]
+            vectors = ctx.vectors
+            dvec = 0.5 * torch.stack([-vectors[:, 1], vectors[:, 0]], 1)
+            swap = torch.eye(n, dtype=torch.bool, device=vectors.device)[:, :, None, None]
+            variants = torch.where(swap, dvec[:, None], vectors[None])  # [n (variant), n, 2, B]
+            dstates = variants[:, 0]
+            for q in range(1, n):
+                dstates = (dstates[:, :, None, :] * variants[:, q, None, :, :]).reshape(n, -1, dstates.shape[-1])
+            grad_angles = (dstates * grad_real).sum(1).T  # [B, n]
+        elif ctx.needs_input_grad[0]:
+            grad_state = prefix[-1].mH @ torch.complex(g_psi[0], g_psi[1])
+        if not ctx.needs_input_grad[1]:
+            return grad_state, None, None, None, None, grad_angles
+        if hasattr(ctx, "stacked"):
+            g_stacked = g_psi.reshape(-1, g_psi.shape[-1]) @ state.T  # [2D, D]
+            g_u = torch.complex(g_stacked[: state.shape[0]], g_stacked[state.shape[0]:]).to(krons.dtype)
+        else:
+            g_u = torch.complex(g_psi[0], g_psi[1]) @ state.mH  # [D, D]
+        g_layers = [g_u]  # reverse mode through U = M_{L-1} ... M_0: dL/dM_l = G_l P_{l-1}^H, G_{l-1} = M_l^H G_l
+        for layer in range(n_layers - 1, 0, -1):
+            g_layers[-1], g_next = g_layers[-1] @ prefix[layer - 1].mH, layers[layer].mH @ g_layers[-1]
+            g_layers.append(g_next)
+        g_krons = torch.stack(g_layers[::-1]).index_select(1, torch.argsort(index))  # dL/dK_l [L, D, D]
+        a_mat = (g_krons.mH @ krons).reshape(n_layers, *[2] * (2 * n))
+        traces = torch.stack([torch.einsum(_partial_trace_spec(n, q), a_mat) for q in range(n)], 1)  # [L, n, 2, 2]
+        grad_a = 0.5 * (traces[..., 0, 0].imag - traces[..., 1, 1].imag)
+        # dRot/db = Rot w(a) with w(a) = [[0, -e^{ia}], [e^{-ia}, 0]] / 2
+        phase = torch.polar(torch.ones_like(weights[..., 0]), weights[..., 0])
+        grad_b = 0.5 * (phase.conj() * traces[..., 0, 1] - phase * traces[..., 1, 0]).real
+        grad_c = 0.5 * torch.linalg.vecdot(g_krons, krons, dim=-1).imag @ ctx.zs
+        return grad_state, torch.stack([grad_a, grad_b, grad_c], -1), None, None, None, grad_angles
+
+
+@torch.compiler.disable  # measured: compiling took ~1 min and ran 4x slower (complex ops); workspace stays eager
+def apply_fused_layers(
+    state: torch.Tensor, weights: torch.Tensor, index: torch.Tensor, signs: torch.Tensor | None = None,
+    qubit_signs: torch.Tensor | None = None, angles: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Rot layers weights [L, n, 3] (Rot on every wire, then the row gather `index`) as one fused unitary.
+
+    state [2**n, B] complex -> [2**n, B], or with `signs` [2**n, m] the Z expectations [B, m];
+    qubit_signs [2**n, n] (the <Z_q> signs) may be passed precomputed. With `angles` [B, n]
+    the input state is the RY angle encoding of them (built inside, its gradient in closed
+    form; `state` then only gives the complex dtype). Builds the 2**n x 2**n unitary
+    (L * 8**n complex MACs), so it pays only for small n.
+    """
+    if weights.shape[0] == 0:
+        raise CircuitError("apply_fused_layers needs at least one layer")
+    n = weights.shape[1]
+    if qubit_signs is None:
+        qubit_signs = z_signs(n, [(q,) for q in range(n)], weights.dtype).to(weights.device)
+    return _FusedLayers.apply(state.contiguous(), weights, index, signs, qubit_signs, angles)
+
+
+@torch.compiler.disable  # see apply_fused_layers
+def apply_kron_layers(
+    state: torch.Tensor,
+    ry_angles: torch.Tensor,
+    phases: torch.Tensor,
+    index: torch.Tensor,
+    n_qubits: int,
+    inverse: torch.Tensor | None = None,
+    signs: torch.Tensor | None = None,
+    workspace: Workspace | None = None,
+    max_group: int = LAYER_GROUP,
+    gather_first: bool = False,
+) -> torch.Tensor:
+    """Layers of (phase, RY on every wire, row gather) on a basis-first state [2**n, C] complex.
+
+    Layer l multiplies row r by exp(i phases[l, r]), applies RY(ry_angles[l, q]) on every wire
+    q, then the row gather `index` (new row j = old row index[j]); a row phases[Lb], if present,
+    is applied last. ry_angles: [Lb, n]; phases: [Lb or Lb + 1, 2**n] real. The RYs of a wire
+    group of `kron_groups(n, max_group)` are one REAL kron matrix, and a real matrix acts alike
+    on real and imaginary parts, so each group is one GEMM on the complex state viewed as real
+    [2**n, 2C] (a quarter of the flops of complex arithmetic). Returns the state [2**n, C], or
+    with `signs` [2**n, m] the Z expectations [C, m] = |state|^2 summed with those signs.
+    gather_first=True applies the row gather `index` to the input state first (the entangler
+    that follows a product-state layer built outside). Differentiable w.r.t. state, ry_angles
+    and phases.
+    """
+    if inverse is None:
+        inverse = torch.argsort(index)
+    if ry_angles.shape[0] == 0 or ry_angles.shape[-1] != n_qubits:
+        raise CircuitError(f"apply_kron_layers needs ry_angles [Lb >= 1, {n_qubits}], got {tuple(ry_angles.shape)}")
+    groups = tuple(kron_groups(n_qubits, max_group))
+    state = state.to(torch.complex128 if ry_angles.dtype == torch.float64 else torch.complex64).contiguous()
+    return _RealKronLayers.apply(state, ry_angles, phases, index, inverse, groups, signs, workspace, gather_first)
 
 
 def ry_matrices(angles: torch.Tensor) -> torch.Tensor:

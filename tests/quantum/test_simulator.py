@@ -7,11 +7,11 @@ import torch
 from qedm.errors import CircuitError
 from qedm.quantum.gates import gate_matrix
 from qedm.quantum.ir import Op, Param
+from qedm.quantum.kernels import apply_kron_layers
 from qedm.quantum.simulator import (
     amplitude_state,
     apply_gate,
     apply_local_product,
-    apply_kron_layers,
     cnot_permutation,
     expval_z,
     probabilities,
