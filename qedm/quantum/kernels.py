@@ -10,8 +10,10 @@ Reupload: layer l is RY(x_q) then Rot(w[l, q]) on every wire q, then the entangl
 gather. On a batch-first state [B, 2**n] viewed as [B, D0, D1] (wire groups of ceil(n/2) and
 floor(n/2) wires), the layer's gates of group g are one matrix per row, K_g(l) R_g(x): the
 kron of the Rot matrices (shared by all rows) times the kron of the RY(x) matrices (real, one
-per row, the same in every layer). A layer is then M0 @ S @ M1^T, two batched GEMMs: ~10
-kernel calls per layer, so autograd's backward stays short as well.
+per row, the same in every layer). The M_g of all layers come from one GEMM per group
+(`_layer_matrices`), layer 0 only needs their first columns (it acts on |0...0>), and a later
+layer is M0 @ S @ M1^T, two batched GEMMs, plus the gather: few kernel calls per layer, so
+autograd's backward stays short as well.
 """
 
 from __future__ import annotations
@@ -353,11 +355,16 @@ def ry_matrices(angles: torch.Tensor) -> torch.Tensor:
     return torch.stack([cos, -sin, sin, cos], -1).reshape(*angles.shape, 2, 2)
 
 
-def _layer_matrices(shared: torch.Tensor, per_row_t: torch.Tensor) -> torch.Tensor:
-    """shared [L, d, d] times per-row per_row_t [B, d, d] (transposed) as one GEMM: [B, d, L, d], entry M(l, b)^T."""
+def _layer_matrices(shared: torch.Tensor, per_row: torch.Tensor) -> list[torch.Tensor]:
+    """shared [L, d, d] times per_row [B, d, d] for every (l, b) in one GEMM: L views [B, d, d] (no copies).
+
+    [K_0; K_1; ...] [L*d, d] times [R_0 | R_1 | ...] [d, B*d]: entry [l*d + i, b*d + j] is
+    (K_l R_b)[i, j], so layer l's matrices are a strided view that a batched GEMM reads as is.
+    """
     n_layers, d = shared.shape[:2]
-    out = per_row_t.reshape(-1, d) @ shared.permute(2, 0, 1).reshape(d, n_layers * d)
-    return out.view(per_row_t.shape[0], d, n_layers, d)
+    batch = per_row.shape[0]
+    out = shared.reshape(n_layers * d, d) @ per_row.permute(1, 0, 2).reshape(d, batch * d)
+    return list(out.view(n_layers, d, batch, d).permute(0, 2, 1, 3).unbind(0))
 
 
 def apply_reupload_layers(
@@ -372,23 +379,28 @@ def apply_reupload_layers(
     n_layers, n = rots.shape[:2]
     batch, split = angles.shape[0], (n + 1) // 2
     d0, d1 = 2**split, 2 ** (n - split)
-    ry_t = ry_matrices(-angles)  # RY(x)^T = RY(-x): [B, n, 2, 2] real
-    # M_g(l, b) = K_g(l) R_g(b) for every layer in one GEMM: R_g(b)^T stacked over b and rows,
-    # times [K_g(0)^T | K_g(1)^T | ...]; entry [b, j, l, i] is M_g(l, b)[i, j]
-    lead = _layer_matrices(kron_chain(rots[:, :split]), kron_chain(ry_t[:, :split]).to(rots.dtype))
-    tail = _layer_matrices(kron_chain(rots[:, split:]), kron_chain(ry_t[:, split:]).to(rots.dtype)) if n > split else None
-    state = None
-    for layer in range(n_layers):
-        m0 = lead[:, :, layer].transpose(1, 2)  # [B, d0, d0]
-        m1_t = tail[:, :, layer] if tail is not None else None  # [B, d1, d1], M1 transposed
-        if state is None:  # layer 0 acts on |0...0>: the outer product of the first columns
-            psi = m0[:, :, :1] if m1_t is None else m0[:, :, :1] * m1_t[:, :1, :]
-        else:
-            psi = torch.bmm(m0, state)
-            if m1_t is not None:
-                psi = torch.bmm(psi, m1_t)
+    ry = ry_matrices(angles)  # [B, n, 2, 2] real
+    groups = [(kron_chain(rots[:, :split]), kron_chain(ry[:, :split]).to(rots.dtype))]  # K_g [L, d, d], R_g [B, d, d]
+    if n > split:
+        groups.append((kron_chain(rots[:, split:]), kron_chain(ry[:, split:]).to(rots.dtype)))
+    # layer 0 acts on |0...0>: per group the first column K_g(0) R_g(b) e_0, then their outer product
+    cols = [r[:, :, 0] @ k[0].T for k, r in groups]  # [B, d]
+    psi = cols[0][:, :, None] if len(cols) == 1 else cols[0][:, :, None] * cols[1][:, None, :]
+    state = permute_rows(psi.reshape(batch, -1), index, 1).view(batch, d0, d1)
+    if n_layers == 1:
+        return _finish(state.reshape(batch, -1), signs)
+    # M_g(l, b) = K_g(l) R_g(b) of the later layers: one GEMM per group
+    lead, *tail = [_layer_matrices(k[1:], r) for k, r in groups]
+    for layer in range(n_layers - 1):
+        psi = torch.bmm(lead[layer], state)
+        if tail:
+            psi = torch.bmm(psi, tail[0][layer].transpose(1, 2))
         state = permute_rows(psi.reshape(batch, -1), index, 1).view(batch, d0, d1)
-    state = state.reshape(batch, -1)
+    return _finish(state.reshape(batch, -1), signs)
+
+
+def _finish(state: torch.Tensor, signs: torch.Tensor | None) -> torch.Tensor:
+    """The state [B, 2**n], or with signs [2**n, m] its Z expectations [B, m]."""
     if signs is None:
         return state
     return (state.real.square() + state.imag.square()) @ signs.to(state.real.dtype)

@@ -194,9 +194,10 @@ def test_complex128_matches_pennylane_to_1e9(encoding):
     np.testing.assert_allclose(out.detach().numpy(), ref.numpy(), atol=1e-9)
 
 
-def test_reupload_kernel_matches_gate_by_gate_with_padding_and_odd_n():
+@pytest.mark.parametrize("n_layers", [1, 3])
+def test_reupload_kernel_matches_gate_by_gate_with_padding_and_odd_n(n_layers):
     """The per-row reupload kernel (odd n: unequal wire groups; n_inputs < n: RY(0) wires) vs run_ops."""
-    vqc = VQC(7, 3, encoding="reupload", entangler="all", observables="both", n_inputs=5, init="uniform",
+    vqc = VQC(7, n_layers, encoding="reupload", entangler="all", observables="both", n_inputs=5, init="uniform",
               seed=2, dtype=torch.complex128)
     x = torch.rand(5, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(3)).requires_grad_(True)
     cot = torch.randn(5, vqc.n_outputs, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
