@@ -114,6 +114,17 @@ def apply_local_product(
     return state
 
 
+def _select(x: torch.Tensor, index: torch.Tensor, dim: int) -> torch.Tensor:
+    """x.index_select(dim, index); along the last dim of a contiguous complex64 [R, N] as a gather.
+
+    index_select along dim 1 copies element by element (75 us for [128, 256] complex64);
+    gather on the same bytes viewed as float64 takes 23 us.
+    """
+    if dim == 1 and x.dim() == 2 and x.dtype == torch.complex64 and x.is_contiguous():
+        return torch.gather(x.view(torch.float64), 1, index.expand(x.shape[0], -1)).view(torch.complex64)
+    return x.index_select(dim, index)
+
+
 class _PermuteRows(torch.autograd.Function):
     """x.index_select(dim, index) for a permutation index; the backward is the inverse gather, not a scatter-add."""
 
@@ -121,14 +132,14 @@ class _PermuteRows(torch.autograd.Function):
     def forward(ctx, x: torch.Tensor, index: torch.Tensor, dim: int) -> torch.Tensor:
         ctx.save_for_backward(index)
         ctx.dim = dim
-        return x.index_select(dim, index)
+        return _select(x, index, dim)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         (index,) = ctx.saved_tensors
         inverse = torch.empty_like(index)
         inverse[index] = torch.arange(index.numel(), device=index.device)
-        return grad.index_select(ctx.dim, inverse), None, None
+        return _select(grad, inverse, ctx.dim), None, None
 
 
 def permute_rows(x: torch.Tensor, index: torch.Tensor, dim: int = 0) -> torch.Tensor:
