@@ -200,103 +200,116 @@ class _RealKronLayers(torch.autograd.Function):
         return grad_state, grad_b, grad_phases, None, None, None, None, None, None
 
 
-def _partial_trace_spec(n_qubits: int, wire: int) -> str:
-    """einsum spec reducing [L, 2 (out bits)..., 2 (in bits)...] to the 2x2 block of one wire: [L, 2, 2]."""
-    letters = "abcdefghijkmnopqrstuvwxyz"
-    outs = [letters[p] if p != wire else "Y" for p in range(n_qubits)]
-    ins = [letters[p] if p != wire else "Z" for p in range(n_qubits)]
-    return "X" + "".join(outs) + "".join(ins) + "->XYZ"
+_FLIP_CACHE: dict = {}
+
+
+def _bit_flips(n_qubits: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Row index r ^ (bit of wire q) [n * 2**n] and the sign -1/+1 of that bit in r, halved [n, 2**n, 1] (cached).
+
+    Both an RY factor's derivative and a [cos, sin] vector's are, up to that sign, the same
+    kron with wire q's row bit flipped: d/dt RY(t) = 1/2 [[0, -1], [1, 0]] RY(t).
+    """
+    key = (n_qubits, dtype, device)
+    if key not in _FLIP_CACHE:
+        rows = torch.arange(2**n_qubits, device=device)
+        bits = (1 << (n_qubits - 1 - torch.arange(n_qubits, device=device)))[:, None]  # [n, 1]
+        signs = torch.where(rows & bits == 0, -0.5, 0.5).to(dtype)[:, :, None]
+        _FLIP_CACHE[key] = ((rows ^ bits).reshape(-1), signs)
+    return _FLIP_CACHE[key]
 
 
 class _FusedLayers(torch.autograd.Function):
     """All layers fused into one unitary U, applied with one GEMM; hand-written backward.
 
     For small registers the cost is kernel calls, not flops, so forward and backward are a
-    fixed handful of batched ops. Backward: the composition chain rule is two batched GEMMs
-    giving G_l = dL/dK_l for every layer's Rot kron K_l; with A_l = G_l^H K_l, a Rot angle's
-    gradient is Re tr(A_l W) for W its generator on that wire (dRot/da = Rot (-i/2 Z),
-    dRot/db = Rot w(a), dRot/dc = (-i/2 Z) Rot), i.e. from the one-wire partial traces of A_l
-    (a, b) and the row sums of K_l * conj(G_l) (c).
+    fixed handful of batched ops. Layer l's Rot kron is K_l = E_l * R_l (elementwise): R_l the
+    real kron of the RY(b) factors, E_l = exp(i phi_l) the RZ(c) (row) and RZ(a) (column)
+    phases. Backward: the composition chain rule gives G_l = dL/dK_l for every layer (L - 1
+    sequential GEMMs and one batched GEMM); with H_l = conj(G_l) * K_l the a and c gradients
+    are 1/2 Im of H_l's column and row sums against the Z signs (dRot/da = Rot (-i/2 Z),
+    dRot/dc = (-i/2 Z) Rot). dR_l/db_q is R_l with wire q's row bit flipped times a sign
+    (`_bit_flips`), so the b gradients are entries (r, r ^ bit_q) of W_l R_l^T, W_l =
+    Re(conj(G_l) E_l): one batched real GEMM and a gather. The input gradient of the product
+    state uses the same flip.
     """
 
     @staticmethod
-    def forward(ctx, state, weights, index, signs, qubit_signs, angles):
+    def forward(ctx, state, weights, index, signs, qubit_signs, angles, inverse):
         a, b, c = weights.unbind(-1)
         zs = qubit_signs.to(weights.dtype)
-        # Rot kron = (real RY kron) * exp(i (phi_c(row) + phi_a(col))), in real elementwise ops
         cos, sin = torch.cos(b / 2), torch.sin(b / 2)
-        real_kron = kron_chain(torch.stack([cos, -sin, sin, cos], -1).reshape(*b.shape, 2, 2))
+        real_kron = kron_chain(torch.stack([cos, -sin, sin, cos], -1).reshape(*b.shape, 2, 2))  # [L, D, D]
         phi = (-0.5 * c @ zs.T)[:, :, None] + (-0.5 * a @ zs.T)[:, None, :]  # [L, D, D]
-        krons = torch.complex(real_kron * torch.cos(phi), real_kron * torch.sin(phi)).to(state.dtype)
+        phases = torch.stack([torch.cos(phi), torch.sin(phi)], -1)  # E as (re, im)
+        krons = torch.view_as_complex(phases * real_kron[..., None]).to(state.dtype)
         layers = krons.index_select(1, index)  # CNOT rows gathered
         prefix = [layers[0]]
         for layer in layers[1:]:
             prefix.append(layer @ prefix[-1])
         unitary = prefix[-1]
         if angles is not None:  # RY(angles[:, q]) on qubit q of |0...0>: a real product state
-            half = angles.T.contiguous() / 2
-            vectors = torch.stack([torch.cos(half), torch.sin(half)], 1)  # [n, 2, B]
-            state = product_state_rows(vectors)  # real [D, B]
+            half = angles.T / 2
+            state = product_state_rows(torch.stack([torch.cos(half), torch.sin(half)], 1))  # real [D, B]
             stacked = torch.cat([unitary.real, unitary.imag])  # [2D, D]: U on a real state is one real GEMM
             psi = (stacked @ state).view(2, *state.shape)  # (re, im)
-            ctx.vectors, ctx.stacked = vectors, stacked
+            ctx.stacked = stacked
         else:
             psi = torch.view_as_real(unitary @ state).permute(2, 0, 1)
-        ctx.save_for_backward(state, weights, index, krons, layers)
-        ctx.prefix, ctx.signs, ctx.zs, ctx.psi = prefix, signs, zs, psi
+        ctx.state, ctx.inverse, ctx.krons, ctx.layers, ctx.real_kron = state, inverse, krons, layers, real_kron
+        ctx.prefix, ctx.signs, ctx.zs, ctx.psi, ctx.phases = prefix, signs, zs, psi, phases
         if signs is None:
             return torch.complex(psi[0], psi[1])
         return psi.square().sum(0).T @ signs
 
     @staticmethod
     def backward(ctx, grad):
-        state, weights, index, krons, layers = ctx.saved_tensors
-        prefix, signs, psi = ctx.prefix, ctx.signs, ctx.psi
-        n_layers, n = weights.shape[0], weights.shape[1]
+        state, krons, layers, prefix, signs, psi = ctx.state, ctx.krons, ctx.layers, ctx.prefix, ctx.signs, ctx.psi
+        n_layers, dim, n = krons.shape[0], krons.shape[1], ctx.zs.shape[1]
         if signs is not None:
             g_psi = psi * (2 * signs @ grad.T)  # (re, im) [2, D, B]
         else:
             g_psi = torch.view_as_real(grad.resolve_conj()).permute(2, 0, 1)
         grad_state = grad_angles = None
-        if ctx.needs_input_grad[5]:  # d psi0 / d x_q: the product with factor q -> [-sin, cos] / 2
-            g_flat = g_psi.reshape(-1, g_psi.shape[-1])
-            grad_real = ctx.stacked.T @ g_flat  # [D, B]
-            vectors = ctx.vectors
-            dvec = 0.5 * torch.stack([-vectors[:, 1], vectors[:, 0]], 1)
-            swap = torch.eye(n, dtype=torch.bool, device=vectors.device)[:, :, None, None]
-            variants = torch.where(swap, dvec[:, None], vectors[None])  # [n (variant), n, 2, B]
-            dstates = variants[:, 0]
-            for q in range(1, n):
-                dstates = (dstates[:, :, None, :] * variants[:, q, None, :, :]).reshape(n, -1, dstates.shape[-1])
-            grad_angles = (dstates * grad_real).sum(1).T  # [B, n]
+        flips, halves = _bit_flips(n, ctx.zs.dtype, ctx.zs.device)
+        if ctx.needs_input_grad[5]:  # d psi0[r] / d x_q = sign_q(r) psi0[r ^ bit_q] / 2
+            grad_real = ctx.stacked.T @ g_psi.reshape(-1, g_psi.shape[-1])  # [D, B]
+            flipped = state.index_select(0, flips).view(n, dim, -1)
+            grad_angles = ((flipped * grad_real) * halves).sum(1).T  # [B, n]
         elif ctx.needs_input_grad[0]:
             grad_state = prefix[-1].mH @ torch.complex(g_psi[0], g_psi[1])
         if not ctx.needs_input_grad[1]:
-            return grad_state, None, None, None, None, grad_angles
+            return grad_state, None, None, None, None, grad_angles, None
         if hasattr(ctx, "stacked"):
             g_stacked = g_psi.reshape(-1, g_psi.shape[-1]) @ state.T  # [2D, D]
-            g_u = torch.complex(g_stacked[: state.shape[0]], g_stacked[state.shape[0]:]).to(krons.dtype)
+            g_u = torch.complex(g_stacked[:dim], g_stacked[dim:]).to(krons.dtype)
         else:
             g_u = torch.complex(g_psi[0], g_psi[1]) @ state.mH  # [D, D]
-        g_layers = [g_u]  # reverse mode through U = M_{L-1} ... M_0: dL/dM_l = G_l P_{l-1}^H, G_{l-1} = M_l^H G_l
+        # reverse mode through U = M_{L-1} ... M_0: with F_{L-1} = dL/dU and F_{l-1} = M_l^H F_l,
+        # dL/dM_l = F_l P_{l-1}^H (l >= 1, P the prefix products) and dL/dM_0 = F_0
+        outer = [g_u]
         for layer in range(n_layers - 1, 0, -1):
-            g_layers[-1], g_next = g_layers[-1] @ prefix[layer - 1].mH, layers[layer].mH @ g_layers[-1]
-            g_layers.append(g_next)
-        g_krons = torch.stack(g_layers[::-1]).index_select(1, torch.argsort(index))  # dL/dK_l [L, D, D]
-        a_mat = (g_krons.mH @ krons).reshape(n_layers, *[2] * (2 * n))
-        traces = torch.stack([torch.einsum(_partial_trace_spec(n, q), a_mat) for q in range(n)], 1)  # [L, n, 2, 2]
-        grad_a = 0.5 * (traces[..., 0, 0].imag - traces[..., 1, 1].imag)
-        # dRot/db = Rot w(a) with w(a) = [[0, -e^{ia}], [e^{-ia}, 0]] / 2
-        phase = torch.polar(torch.ones_like(weights[..., 0]), weights[..., 0])
-        grad_b = 0.5 * (phase.conj() * traces[..., 0, 1] - phase * traces[..., 1, 0]).real
-        grad_c = 0.5 * torch.linalg.vecdot(g_krons, krons, dim=-1).imag @ ctx.zs
-        return grad_state, torch.stack([grad_a, grad_b, grad_c], -1), None, None, None, grad_angles
+            outer.append(layers[layer].mH @ outer[-1])
+        if n_layers > 1:
+            later = torch.stack(outer[-2::-1]) @ torch.stack(prefix[:-1]).mH  # dL/dM_l, l = 1..L-1
+            g_layers = torch.cat([outer[-1][None], later])
+        else:
+            g_layers = outer[-1][None]
+        g_krons = g_layers.index_select(1, ctx.inverse)  # dL/dK_l [L, D, D]
+        h_imag = (g_krons.conj() * krons).imag
+        grad_a = 0.5 * h_imag.sum(1) @ ctx.zs
+        grad_c = 0.5 * h_imag.sum(2) @ ctx.zs
+        w_real = (torch.view_as_real(g_krons) * ctx.phases).sum(-1)  # Re(conj(G) E)
+        cross = (w_real @ ctx.real_kron.mT).view(n_layers, -1)  # [L, D * D]: (W R^T)[r, r']
+        diag = cross.index_select(1, flips + torch.arange(dim, device=flips.device).repeat(n) * dim)
+        grad_b = (diag.view(n_layers, n, dim) * halves[:, :, 0]).sum(-1)
+        return grad_state, torch.stack([grad_a, grad_b, grad_c], -1), None, None, None, grad_angles, None
 
 
 @torch.compiler.disable  # measured: compiling took ~1 min and ran 4x slower (complex ops); workspace stays eager
 def apply_fused_layers(
     state: torch.Tensor, weights: torch.Tensor, index: torch.Tensor, signs: torch.Tensor | None = None,
     qubit_signs: torch.Tensor | None = None, angles: torch.Tensor | None = None,
+    inverse: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Rot layers weights [L, n, 3] (Rot on every wire, then the row gather `index`) as one fused unitary.
 
@@ -311,7 +324,9 @@ def apply_fused_layers(
     n = weights.shape[1]
     if qubit_signs is None:
         qubit_signs = z_signs(n, [(q,) for q in range(n)], weights.dtype).to(weights.device)
-    return _FusedLayers.apply(state.contiguous(), weights, index, signs, qubit_signs, angles)
+    if inverse is None:
+        inverse = torch.argsort(index)
+    return _FusedLayers.apply(state.contiguous(), weights, index, signs, qubit_signs, angles, inverse)
 
 
 @torch.compiler.disable  # see apply_fused_layers
