@@ -168,6 +168,7 @@ class VQC(nn.Module):
         qubit_signs = z_signs(n_qubits, [(q,) for q in range(n_qubits)], self.real_dtype)
         self.register_buffer("qubit_signs", qubit_signs, persistent=False)
         self.register_buffer("entangler_inverse", torch.argsort(index), persistent=False)
+        self.dtype_probes: dict[torch.device, torch.Tensor] = {}  # [1, 1] self.dtype per device: the fused kernel's dtype
         self.workspace = Workspace()  # scratch reused across forward/backward calls (a cache, not state)
         # phase row of angles (a [n], c [n]): -1/2 (a . z(r) + c . z(moved r)), see _layer_factors
         phase_signs = -0.5 * torch.cat([qubit_signs, qubit_signs[index]], 1).T
@@ -288,7 +289,8 @@ class VQC(nn.Module):
             state = permute_rows(state, self.entangler_index)
         if mode != "fused":
             return self._evolve(state, weights, final_phase, signs, gather_first)
-        return apply_fused_layers(state, weights, self.entangler_index, signs, self.qubit_signs)
+        return apply_fused_layers(state, weights, self.entangler_index, signs, self.qubit_signs,
+                                  inverse=self.entangler_inverse)
 
     def _final_state(self, x: torch.Tensor, weights: torch.Tensor, final_phase: bool,
                      signs: torch.Tensor | None = None) -> torch.Tensor:
@@ -305,8 +307,11 @@ class VQC(nn.Module):
         product = self.encoding == "angle" and mode == "layers" and self.n_layers > 0
         if self.encoding == "angle" and mode == "fused" and self.n_layers > 0:  # whole circuit in one kernel
             angles = torch.nn.functional.pad(x, (0, n - self.n_inputs)) if self.n_inputs < n else x
-            dtype_probe = torch.zeros(1, 1, dtype=self.dtype, device=x.device)
-            return apply_fused_layers(dtype_probe, weights, self.entangler_index, signs, self.qubit_signs, angles)
+            probe = self.dtype_probes.get(x.device)
+            if probe is None:
+                probe = self.dtype_probes.setdefault(x.device, torch.zeros(1, 1, dtype=self.dtype, device=x.device))
+            return apply_fused_layers(probe, weights, self.entangler_index, signs, self.qubit_signs, angles,
+                                      self.entangler_inverse)
         if product:  # RY(x) then Rot on each wire is still a product state: skip layer 0's GEMMs
             angles = torch.nn.functional.pad(x, (0, n - self.n_inputs)) if self.n_inputs < n else x
             rot = gate_matrix("Rot", weights[0], self.dtype)  # [n, 2, 2]

@@ -203,18 +203,21 @@ class _RealKronLayers(torch.autograd.Function):
 _FLIP_CACHE: dict = {}
 
 
-def _bit_flips(n_qubits: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Row index r ^ (bit of wire q) [n * 2**n] and the sign -1/+1 of that bit in r, halved [n, 2**n, 1] (cached).
+def _bit_flips(n_qubits: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, ...]:
+    """Index r ^ (bit of wire q) [n * 2**n], the sign -1/+1 of that bit in r halved [n, 2**n, 1], and
+    the flat index of entries (r, r ^ bit_q) of a [2**n, 2**n] matrix [n * 2**n] (cached per n, dtype, device).
 
     Both an RY factor's derivative and a [cos, sin] vector's are, up to that sign, the same
     kron with wire q's row bit flipped: d/dt RY(t) = 1/2 [[0, -1], [1, 0]] RY(t).
     """
     key = (n_qubits, dtype, device)
     if key not in _FLIP_CACHE:
-        rows = torch.arange(2**n_qubits, device=device)
+        dim = 2**n_qubits
+        rows = torch.arange(dim, device=device)
         bits = (1 << (n_qubits - 1 - torch.arange(n_qubits, device=device)))[:, None]  # [n, 1]
         signs = torch.where(rows & bits == 0, -0.5, 0.5).to(dtype)[:, :, None]
-        _FLIP_CACHE[key] = ((rows ^ bits).reshape(-1), signs)
+        flips = (rows ^ bits).reshape(-1)
+        _FLIP_CACHE[key] = (flips, signs, flips + rows.repeat(n_qubits) * dim)
     return _FLIP_CACHE[key]
 
 
@@ -239,13 +242,16 @@ class _FusedLayers(torch.autograd.Function):
         zs = qubit_signs.to(weights.dtype)
         cos, sin = torch.cos(b / 2), torch.sin(b / 2)
         real_kron = kron_chain(torch.stack([cos, -sin, sin, cos], -1).reshape(*b.shape, 2, 2))  # [L, D, D]
-        phi = (-0.5 * c @ zs.T)[:, :, None] + (-0.5 * a @ zs.T)[:, None, :]  # [L, D, D]
-        phases = torch.stack([torch.cos(phi), torch.sin(phi)], -1)  # E as (re, im)
-        krons = torch.view_as_complex(phases * real_kron[..., None]).to(state.dtype)
+        # E = exp(-i/2 (c . z(row) + a . z(col))): the outer product of a row and a column phase vector
+        half = torch.stack([c, a], 1) @ (-0.5 * zs.T)  # [L, 2, D]
+        units = torch.complex(torch.cos(half), torch.sin(half)).to(state.dtype)
+        phases = units[:, 0, :, None] * units[:, 1, None, :]  # [L, D, D]
+        krons = phases * real_kron
         layers = krons.index_select(1, index)  # CNOT rows gathered
-        prefix = [layers[0]]
-        for layer in layers[1:]:
-            prefix.append(layer @ prefix[-1])
+        prefix = torch.empty_like(layers)
+        prefix[0] = layers[0]
+        for layer in range(1, layers.shape[0]):
+            torch.mm(layers[layer], prefix[layer - 1], out=prefix[layer])
         unitary = prefix[-1]
         if angles is not None:  # RY(angles[:, q]) on qubit q of |0...0>: a real product state
             half = angles.T / 2
@@ -256,7 +262,7 @@ class _FusedLayers(torch.autograd.Function):
         else:
             psi = torch.view_as_real(unitary @ state).permute(2, 0, 1)
         ctx.state, ctx.inverse, ctx.krons, ctx.layers, ctx.real_kron = state, inverse, krons, layers, real_kron
-        ctx.prefix, ctx.signs, ctx.zs, ctx.psi, ctx.phases = prefix, signs, zs, psi, phases
+        ctx.prefix, ctx.signs, ctx.zs, ctx.psi, ctx.phases = prefix, signs, 0.5 * zs, psi, phases
         if signs is None:
             return torch.complex(psi[0], psi[1])
         return psi.square().sum(0).T @ signs
@@ -270,7 +276,7 @@ class _FusedLayers(torch.autograd.Function):
         else:
             g_psi = torch.view_as_real(grad.resolve_conj()).permute(2, 0, 1)
         grad_state = grad_angles = None
-        flips, halves = _bit_flips(n, ctx.zs.dtype, ctx.zs.device)
+        flips, halves, cross_index = _bit_flips(n, ctx.zs.dtype, ctx.zs.device)
         if ctx.needs_input_grad[5]:  # d psi0[r] / d x_q = sign_q(r) psi0[r ^ bit_q] / 2
             grad_real = ctx.stacked.T @ g_psi.reshape(-1, g_psi.shape[-1])  # [D, B]
             flipped = state.index_select(0, flips).view(n, dim, -1)
@@ -286,22 +292,18 @@ class _FusedLayers(torch.autograd.Function):
             g_u = torch.complex(g_psi[0], g_psi[1]) @ state.mH  # [D, D]
         # reverse mode through U = M_{L-1} ... M_0: with F_{L-1} = dL/dU and F_{l-1} = M_l^H F_l,
         # dL/dM_l = F_l P_{l-1}^H (l >= 1, P the prefix products) and dL/dM_0 = F_0
-        outer = [g_u]
+        outer = torch.empty_like(layers)  # F_l
+        outer[-1] = g_u
         for layer in range(n_layers - 1, 0, -1):
-            outer.append(layers[layer].mH @ outer[-1])
-        if n_layers > 1:
-            later = torch.stack(outer[-2::-1]) @ torch.stack(prefix[:-1]).mH  # dL/dM_l, l = 1..L-1
-            g_layers = torch.cat([outer[-1][None], later])
-        else:
-            g_layers = outer[-1][None]
-        g_krons = g_layers.index_select(1, ctx.inverse)  # dL/dK_l [L, D, D]
-        h_imag = (g_krons.conj() * krons).imag
-        grad_a = 0.5 * h_imag.sum(1) @ ctx.zs
-        grad_c = 0.5 * h_imag.sum(2) @ ctx.zs
-        w_real = (torch.view_as_real(g_krons) * ctx.phases).sum(-1)  # Re(conj(G) E)
-        cross = (w_real @ ctx.real_kron.mT).view(n_layers, -1)  # [L, D * D]: (W R^T)[r, r']
-        diag = cross.index_select(1, flips + torch.arange(dim, device=flips.device).repeat(n) * dim)
-        grad_b = (diag.view(n_layers, n, dim) * halves[:, :, 0]).sum(-1)
+            torch.mm(layers[layer].mH, outer[layer], out=outer[layer - 1])
+        if n_layers > 1:  # dL/dM_l = F_l P_{l-1}^H for l >= 1, in place of F_l
+            outer[1:] = outer[1:] @ prefix[:-1].mH
+        g_conj = outer.index_select(1, ctx.inverse).conj() * ctx.phases  # conj(dL/dK_l) E_l [L, D, D]
+        h_imag = g_conj.imag * ctx.real_kron  # Im(conj(G) K)
+        grad_a = h_imag.sum(1) @ ctx.zs
+        grad_c = h_imag.sum(2) @ ctx.zs
+        cross = (g_conj.real @ ctx.real_kron.mT).view(n_layers, -1)  # [L, D * D]: (W R^T)[r, r']
+        grad_b = (cross.index_select(1, cross_index).view(n_layers, n, dim) * halves[:, :, 0]).sum(-1)
         return grad_state, torch.stack([grad_a, grad_b, grad_c], -1), None, None, None, grad_angles, None
 
 
