@@ -22,7 +22,7 @@ import torch
 
 from qedm.errors import CircuitError
 from qedm.quantum.gates import kron_chain
-from qedm.quantum.simulator import kron_groups, permute_rows, product_state_rows, z_signs
+from qedm.quantum.simulator import kron_groups, permute_rows, z_signs
 
 # Largest wire group of the real layers of `apply_kron_layers` (its RY kron is one GEMM); measured at n=10 (B=256, forward +
 # backward): groups of 4 (4+3+3 wires) 26 ms, of 5 (5+5) 30 ms, of 6 36 ms.
@@ -204,11 +204,14 @@ _FLIP_CACHE: dict = {}
 
 
 def _bit_flips(n_qubits: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, ...]:
-    """Index r ^ (bit of wire q) [n * 2**n], the sign -1/+1 of that bit in r halved [n, 2**n, 1], and
-    the flat index of entries (r, r ^ bit_q) of a [2**n, 2**n] matrix [n * 2**n] (cached per n, dtype, device).
+    """Index tensors of the fused kernel (cached per n, dtype, device).
 
-    Both an RY factor's derivative and a [cos, sin] vector's are, up to that sign, the same
-    kron with wire q's row bit flipped: d/dt RY(t) = 1/2 [[0, -1], [1, 0]] RY(t).
+    Returns r ^ (bit of wire q) [n * 2**n]; the sign -1/+1 of that bit in r, halved [n, 2**n, 1];
+    the flat index of entries (r, r ^ bit_q) of a [2**n, 2**n] matrix [n * 2**n]; and for each
+    row r and wire q the row 2q + bit_q(r) of a stacked [2n, C] per-wire vector table [2**n * n]
+    (a product state is that gather's product over wires). Both an RY factor's derivative and
+    a [cos, sin] vector's are, up to the sign, the same kron with wire q's row bit flipped:
+    d/dt RY(t) = 1/2 [[0, -1], [1, 0]] RY(t).
     """
     key = (n_qubits, dtype, device)
     if key not in _FLIP_CACHE:
@@ -217,7 +220,8 @@ def _bit_flips(n_qubits: int, dtype: torch.dtype, device: torch.device) -> tuple
         bits = (1 << (n_qubits - 1 - torch.arange(n_qubits, device=device)))[:, None]  # [n, 1]
         signs = torch.where(rows & bits == 0, -0.5, 0.5).to(dtype)[:, :, None]
         flips = (rows ^ bits).reshape(-1)
-        _FLIP_CACHE[key] = (flips, signs, flips + rows.repeat(n_qubits) * dim)
+        table = (2 * torch.arange(n_qubits, device=device)[:, None] + (rows & bits != 0)).T.reshape(-1)
+        _FLIP_CACHE[key] = (flips, signs, flips + rows.repeat(n_qubits) * dim, table)
     return _FLIP_CACHE[key]
 
 
@@ -255,7 +259,9 @@ class _FusedLayers(torch.autograd.Function):
         unitary = prefix[-1]
         if angles is not None:  # RY(angles[:, q]) on qubit q of |0...0>: a real product state
             half = angles.T / 2
-            state = product_state_rows(torch.stack([torch.cos(half), torch.sin(half)], 1))  # real [D, B]
+            table = torch.stack([torch.cos(half), torch.sin(half)], 1).view(-1, half.shape[1])  # [2n, B]
+            rows = _bit_flips(b.shape[1], b.dtype, b.device)[3]
+            state = table.index_select(0, rows).view(-1, b.shape[1], half.shape[1]).prod(1)  # real [D, B]
             stacked = torch.cat([unitary.real, unitary.imag])  # [2D, D]: U on a real state is one real GEMM
             psi = (stacked @ state).view(2, *state.shape)  # (re, im)
             ctx.stacked = stacked
@@ -265,7 +271,7 @@ class _FusedLayers(torch.autograd.Function):
         ctx.prefix, ctx.signs, ctx.zs, ctx.psi, ctx.phases = prefix, signs, 0.5 * zs, psi, phases
         if signs is None:
             return torch.complex(psi[0], psi[1])
-        return psi.square().sum(0).T @ signs
+        return (signs.T @ psi.square().sum(0)).T
 
     @staticmethod
     def backward(ctx, grad):
@@ -276,11 +282,11 @@ class _FusedLayers(torch.autograd.Function):
         else:
             g_psi = torch.view_as_real(grad.resolve_conj()).permute(2, 0, 1)
         grad_state = grad_angles = None
-        flips, halves, cross_index = _bit_flips(n, ctx.zs.dtype, ctx.zs.device)
+        flips, halves, cross_index, _ = _bit_flips(n, ctx.zs.dtype, ctx.zs.device)
         if ctx.needs_input_grad[5]:  # d psi0[r] / d x_q = sign_q(r) psi0[r ^ bit_q] / 2
             grad_real = ctx.stacked.T @ g_psi.reshape(-1, g_psi.shape[-1])  # [D, B]
             flipped = state.index_select(0, flips).view(n, dim, -1)
-            grad_angles = ((flipped * grad_real) * halves).sum(1).T  # [B, n]
+            grad_angles = (halves.mT @ (flipped * grad_real))[:, 0].T  # [B, n]
         elif ctx.needs_input_grad[0]:
             grad_state = prefix[-1].mH @ torch.complex(g_psi[0], g_psi[1])
         if not ctx.needs_input_grad[1]:
@@ -302,7 +308,7 @@ class _FusedLayers(torch.autograd.Function):
         h_imag = g_conj.imag * ctx.real_kron  # Im(conj(G) K)
         grad_a = h_imag.sum(1) @ ctx.zs
         grad_c = h_imag.sum(2) @ ctx.zs
-        cross = (g_conj.real @ ctx.real_kron.mT).view(n_layers, -1)  # [L, D * D]: (W R^T)[r, r']
+        cross = (g_conj.real.contiguous() @ ctx.real_kron.mT).view(n_layers, -1)  # [L, D * D]: (W R^T)[r, r']
         grad_b = (cross.index_select(1, cross_index).view(n_layers, n, dim) * halves[:, :, 0]).sum(-1)
         return grad_state, torch.stack([grad_a, grad_b, grad_c], -1), None, None, None, grad_angles, None
 
