@@ -206,11 +206,11 @@ _FLIP_CACHE: dict = {}
 def _bit_flips(n_qubits: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, ...]:
     """Index tensors of the fused kernel (cached per n, dtype, device).
 
-    Returns r ^ (bit of wire q) [n * 2**n]; the sign -1/+1 of that bit in r, halved [n, 2**n, 1];
+    Returns r ^ (bit of wire q) [n * 2**n]; the sign -1/+1 of that bit in r [n, 2**n, 1];
     the flat index of entries (r, r ^ bit_q) of a [2**n, 2**n] matrix [n * 2**n]; and for each
     row r and wire q the row 2q + bit_q(r) of a stacked [2n, C] per-wire vector table [2**n * n]
     (a product state is that gather's product over wires). Both an RY factor's derivative and
-    a [cos, sin] vector's are, up to the sign, the same kron with wire q's row bit flipped:
+    a [cos, sin] vector's are, up to the sign and a factor 1/2, the same kron with wire q's row bit flipped:
     d/dt RY(t) = 1/2 [[0, -1], [1, 0]] RY(t).
     """
     key = (n_qubits, dtype, device)
@@ -218,7 +218,7 @@ def _bit_flips(n_qubits: int, dtype: torch.dtype, device: torch.device) -> tuple
         dim = 2**n_qubits
         rows = torch.arange(dim, device=device)
         bits = (1 << (n_qubits - 1 - torch.arange(n_qubits, device=device)))[:, None]  # [n, 1]
-        signs = torch.where(rows & bits == 0, -0.5, 0.5).to(dtype)[:, :, None]
+        signs = torch.where(rows & bits == 0, -1.0, 1.0).to(dtype)[:, :, None]
         flips = (rows ^ bits).reshape(-1)
         table = (2 * torch.arange(n_qubits, device=device)[:, None] + (rows & bits != 0)).T.reshape(-1)
         _FLIP_CACHE[key] = (flips, signs, flips + rows.repeat(n_qubits) * dim, table)
@@ -243,12 +243,21 @@ class _FusedLayers(torch.autograd.Function):
     @staticmethod
     def forward(ctx, state, weights, index, signs, qubit_signs, angles, inverse):
         a, b, c = weights.unbind(-1)
+        n_layers, n = b.shape
+        dim = 2**n
         zs = qubit_signs.to(weights.dtype)
-        cos, sin = torch.cos(b / 2), torch.sin(b / 2)
-        real_kron = kron_chain(torch.stack([cos, -sin, sin, cos], -1).reshape(*b.shape, 2, 2))  # [L, D, D]
+        # every half-angle in one trig pass: b [L*n], the row / column phase angles c.z(r), a.z(c) [L*2*D], x [n*B]
+        parts = [b.reshape(-1), (torch.stack([c, a], 1) @ zs.T).reshape(-1)]
+        if angles is not None:
+            parts.append(angles.T.reshape(-1))
+        half = torch.cat(parts).mul_(0.5)
+        cos, sin = torch.cos(half), torch.sin(half)
+        neg_sin = -sin[: n_layers * (n + 2 * dim)]
+        cut = n_layers * n
+        ry = torch.stack([cos[:cut], neg_sin[:cut], sin[:cut], cos[:cut]], -1).view(n_layers, n, 2, 2)
+        real_kron = kron_chain(ry)  # [L, D, D]
         # E = exp(-i/2 (c . z(row) + a . z(col))): the outer product of a row and a column phase vector
-        half = torch.stack([c, a], 1) @ (-0.5 * zs.T)  # [L, 2, D]
-        units = torch.complex(torch.cos(half), torch.sin(half)).to(state.dtype)
+        units = torch.complex(cos[cut:cut + 2 * n_layers * dim], neg_sin[cut:]).to(state.dtype).view(n_layers, 2, dim)
         phases = units[:, 0, :, None] * units[:, 1, None, :]  # [L, D, D]
         krons = phases * real_kron
         layers = krons.index_select(1, index)  # CNOT rows gathered
@@ -258,17 +267,17 @@ class _FusedLayers(torch.autograd.Function):
             torch.mm(layers[layer], prefix[layer - 1], out=prefix[layer])
         unitary = prefix[-1]
         if angles is not None:  # RY(angles[:, q]) on qubit q of |0...0>: a real product state
-            half = angles.T / 2
-            table = torch.stack([torch.cos(half), torch.sin(half)], 1).view(-1, half.shape[1])  # [2n, B]
-            rows = _bit_flips(b.shape[1], b.dtype, b.device)[3]
-            state = table.index_select(0, rows).view(-1, b.shape[1], half.shape[1]).prod(1)  # real [D, B]
+            start, batch = cut + 2 * n_layers * dim, angles.shape[0]
+            table = torch.stack([cos[start:].view(n, batch), sin[start:].view(n, batch)], 1).view(2 * n, batch)
+            rows = _bit_flips(n, b.dtype, b.device)[3]
+            state = table.index_select(0, rows).view(dim, n, batch).prod(1)  # real [D, B]
             stacked = torch.cat([unitary.real, unitary.imag])  # [2D, D]: U on a real state is one real GEMM
             psi = (stacked @ state).view(2, *state.shape)  # (re, im)
             ctx.stacked = stacked
         else:
             psi = torch.view_as_real(unitary @ state).permute(2, 0, 1)
         ctx.state, ctx.inverse, ctx.krons, ctx.layers, ctx.real_kron = state, inverse, krons, layers, real_kron
-        ctx.prefix, ctx.signs, ctx.zs, ctx.psi, ctx.phases = prefix, signs, 0.5 * zs, psi, phases
+        ctx.prefix, ctx.signs, ctx.zs, ctx.psi, ctx.phases = prefix, signs, zs, psi, phases
         if signs is None:
             return torch.complex(psi[0], psi[1])
         return (signs.T @ psi.square().sum(0)).T
@@ -277,18 +286,19 @@ class _FusedLayers(torch.autograd.Function):
     def backward(ctx, grad):
         state, krons, layers, prefix, signs, psi = ctx.state, ctx.krons, ctx.layers, ctx.prefix, ctx.signs, ctx.psi
         n_layers, dim, n = krons.shape[0], krons.shape[1], ctx.zs.shape[1]
+        # g_psi is HALF of dL/dpsi (re, im) [2, D, B]; the halves cancel against the 1/2 of the angle derivatives
         if signs is not None:
-            g_psi = psi * (2 * signs @ grad.T)  # (re, im) [2, D, B]
+            g_psi = psi * (signs @ grad.T)
         else:
-            g_psi = torch.view_as_real(grad.resolve_conj()).permute(2, 0, 1)
+            g_psi = 0.5 * torch.view_as_real(grad.resolve_conj()).permute(2, 0, 1)
         grad_state = grad_angles = None
-        flips, halves, cross_index, _ = _bit_flips(n, ctx.zs.dtype, ctx.zs.device)
+        flips, bit_signs, cross_index, _ = _bit_flips(n, ctx.zs.dtype, ctx.zs.device)
         if ctx.needs_input_grad[5]:  # d psi0[r] / d x_q = sign_q(r) psi0[r ^ bit_q] / 2
             grad_real = ctx.stacked.T @ g_psi.reshape(-1, g_psi.shape[-1])  # [D, B]
             flipped = state.index_select(0, flips).view(n, dim, -1)
-            grad_angles = (halves.mT @ (flipped * grad_real))[:, 0].T  # [B, n]
+            grad_angles = (bit_signs.mT @ (flipped * grad_real))[:, 0].T  # [B, n]
         elif ctx.needs_input_grad[0]:
-            grad_state = prefix[-1].mH @ torch.complex(g_psi[0], g_psi[1])
+            grad_state = prefix[-1].mH @ torch.complex(2 * g_psi[0], 2 * g_psi[1])
         if not ctx.needs_input_grad[1]:
             return grad_state, None, None, None, None, grad_angles, None
         if hasattr(ctx, "stacked"):
@@ -309,7 +319,7 @@ class _FusedLayers(torch.autograd.Function):
         grad_a = h_imag.sum(1) @ ctx.zs
         grad_c = h_imag.sum(2) @ ctx.zs
         cross = (g_conj.real.contiguous() @ ctx.real_kron.mT).view(n_layers, -1)  # [L, D * D]: (W R^T)[r, r']
-        grad_b = (cross.index_select(1, cross_index).view(n_layers, n, dim) * halves[:, :, 0]).sum(-1)
+        grad_b = (cross.index_select(1, cross_index).view(n_layers, n, dim) * bit_signs[:, :, 0]).sum(-1)
         return grad_state, torch.stack([grad_a, grad_b, grad_c], -1), None, None, None, grad_angles, None
 
 
