@@ -1,5 +1,7 @@
 """VQC outputs and gradients against PennyLane circuits built here with qml ops."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -210,3 +212,32 @@ def test_reupload_kernel_matches_gate_by_gate_with_padding_and_odd_n(n_layers):
     for got, want in zip(grads["auto"], grads["gates"]):
         torch.testing.assert_close(got, want, atol=1e-10, rtol=0)
     torch.testing.assert_close(grads["auto_state"], grads["gates_state"], atol=1e-10, rtol=0)
+
+
+@pytest.mark.parametrize("encoding", ["angle", "amplitude"])
+def test_fused_gradients_match_gate_by_gate_at_singular_angles(encoding):
+    """Fused kernel vs run_ops (complex128) with b = pi and x = pi (cos(angle / 2) = 0) in the mix.
+
+    angle: the Z-expectation path (input gradient in closed form); amplitude: the state-output
+    path (gradient w.r.t. an input state), through a loss reading real and imaginary parts.
+    """
+    vqc = VQC(6, 3, encoding=encoding, init="uniform", seed=5, dtype=torch.complex128, execution="fused")
+    with torch.no_grad():
+        vqc.weights[0, :, 1] = math.pi
+        vqc.weights[1, 2] = torch.tensor([math.pi, 0.0, -math.pi])
+    x = torch.rand(4, vqc.n_inputs, dtype=torch.float64, generator=torch.Generator().manual_seed(6)) + 0.1
+    x[0, :3] = math.pi
+    x.requires_grad_(True)
+    cot = torch.randn(4, 2 ** 6, dtype=torch.complex128, generator=torch.Generator().manual_seed(7))
+    results = {}
+    for execution in ("gates", "fused"):
+        vqc.execution = execution
+        if encoding == "angle":
+            out = vqc(x)
+            loss = (out * cot.real[:, : out.shape[1]]).sum()
+        else:
+            out = vqc.exact_state(x)
+            loss = (out.real * cot.real + out.imag * cot.imag).sum()
+        results[execution] = (out, *torch.autograd.grad(loss, (x, vqc.weights)))
+    for got, want in zip(results["fused"], results["gates"]):
+        torch.testing.assert_close(got, want, atol=1e-10, rtol=0)
