@@ -242,23 +242,23 @@ class _FusedLayers(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, state, weights, index, signs, qubit_signs, angles, inverse):
-        a, b, c = weights.unbind(-1)
-        n_layers, n = b.shape
+        n_layers, n = weights.shape[:2]
         dim = 2**n
         zs = qubit_signs.to(weights.dtype)
-        # every half-angle in one trig pass: b [L*n], the row / column phase angles c.z(r), a.z(c) [L*2*D], x [n*B]
-        parts = [b.reshape(-1), (torch.stack([c, a], 1) @ zs.T).reshape(-1)]
+        # every half-angle in one trig pass: b [L*n]; w_j . z(r) for j = a, b, c [L*3*D] (RZ(c): row phases,
+        # RZ(a): column phases; the b rows are not used); x [B*n]
+        parts = [weights[..., 1].reshape(-1), (weights.mT @ zs.T).view(-1)]
         if angles is not None:
-            parts.append(angles.T.reshape(-1))
+            parts.append(angles.reshape(-1))
         half = torch.cat(parts).mul_(0.5)
         cos, sin = torch.cos(half), torch.sin(half)
-        neg_sin = -sin[: n_layers * (n + 2 * dim)]
-        cut = n_layers * n
+        cut, end = n_layers * n, n_layers * (n + 3 * dim)
+        neg_sin = -sin[:end]
         ry = torch.stack([cos[:cut], neg_sin[:cut], sin[:cut], cos[:cut]], -1).view(n_layers, n, 2, 2)
         real_kron = kron_chain(ry)  # [L, D, D]
         # E = exp(-i/2 (c . z(row) + a . z(col))): the outer product of a row and a column phase vector
-        units = torch.complex(cos[cut:cut + 2 * n_layers * dim], neg_sin[cut:]).to(state.dtype).view(n_layers, 2, dim)
-        phases = units[:, 0, :, None] * units[:, 1, None, :]  # [L, D, D]
+        units = torch.complex(cos[cut:end], neg_sin[cut:]).to(state.dtype).view(n_layers, 3, dim)
+        phases = units[:, 2, :, None] * units[:, 0, None, :]  # [L, D, D]
         krons = phases * real_kron
         layers = krons.index_select(1, index)  # CNOT rows gathered
         prefix = torch.empty_like(layers)
@@ -267,9 +267,9 @@ class _FusedLayers(torch.autograd.Function):
             torch.mm(layers[layer], prefix[layer - 1], out=prefix[layer])
         unitary = prefix[-1]
         if angles is not None:  # RY(angles[:, q]) on qubit q of |0...0>: a real product state
-            start, batch = cut + 2 * n_layers * dim, angles.shape[0]
-            table = torch.stack([cos[start:].view(n, batch), sin[start:].view(n, batch)], 1).view(2 * n, batch)
-            rows = _bit_flips(n, b.dtype, b.device)[3]
+            batch = angles.shape[0]
+            table = torch.stack([cos[end:].view(batch, n).T, sin[end:].view(batch, n).T], 1).view(2 * n, batch)
+            rows = _bit_flips(n, weights.dtype, weights.device)[3]
             state = table.index_select(0, rows).view(dim, n, batch).prod(1)  # real [D, B]
             stacked = torch.cat([unitary.real, unitary.imag])  # [2D, D]: U on a real state is one real GEMM
             psi = (stacked @ state).view(2, *state.shape)  # (re, im)
@@ -280,7 +280,7 @@ class _FusedLayers(torch.autograd.Function):
         ctx.prefix, ctx.signs, ctx.zs, ctx.psi, ctx.phases = prefix, signs, zs, psi, phases
         if signs is None:
             return torch.complex(psi[0], psi[1])
-        return (signs.T @ psi.square().sum(0)).T
+        return (signs.T @ psi[0].square().addcmul_(psi[1], psi[1])).T
 
     @staticmethod
     def backward(ctx, grad):
