@@ -35,7 +35,9 @@ Measured on the 2-core CPU (1 thread, CPU-time clock, forward + backward, L=4, B
 vs layers: 1.05 vs 1.85 ms at n=5, 1.83 vs 2.29 ms at n=6, 6.3 vs
 3.1 ms at n=7, 29 vs 5.1 ms at n=8; at B=32: 1.45 vs 1.61 ms at n=6, 4.5 vs 1.9 ms at n=7;
 at n=6, B=256: 1.39 vs 1.67 ms for L=2, 2.53 vs 3.39 ms for L=8. The model picks the faster path
-in each of these cases.
+in each of these cases. With the leaner fused backward (no partial traces; 09:55 UTC) fused
+is faster still where it was chosen and still slower where it was not: n=6 1.25 vs 2.2 ms,
+B=32 1.00 vs 1.64 ms, L=2 1.04 vs 1.67 ms, L=8 1.87 vs 3.49 ms; n=7 4.6 vs 3.1 ms; n=8 23 vs 5.5 ms.
 Product-state encodings are built directly: angle = kron of [cos(x/2), sin(x/2)] vectors,
 iqp = uniform amplitudes times exp(-i/2 * sum_t theta_t z_t), one matmul with a sign matrix;
 reupload runs as per-row layers (`kernels.apply_reupload_layers`): each layer's RY(x) and Rot
