@@ -146,6 +146,16 @@ def _log_snr_timesteps(schedule: Schedule, steps: int) -> list[int]:
     return ts
 
 
+def _log_snr_grid(schedule: Schedule, steps: int):
+    """The DPM solvers' timesteps and, at each, alpha = sqrt(abar), sigma = sqrt(1 - abar), lambda."""
+    ts = _log_snr_timesteps(schedule, steps)
+    abar = schedule.alphas_cumprod
+    alpha = [float(abar[t]) ** 0.5 for t in ts]
+    sigma = [(1.0 - float(abar[t])) ** 0.5 for t in ts]
+    lam = [float(schedule.log_snr[t]) for t in ts]
+    return ts, abar, alpha, sigma, lam
+
+
 @torch.no_grad()
 def dpm_solver_pp_sample(
     eps_fn: EpsFn, schedule: Schedule, shape: tuple[int, ...], noise: NoiseLike = None,
@@ -159,11 +169,7 @@ def dpm_solver_pp_sample(
     The last step (to sigma = 0) is first order and returns the x0 prediction. Returns [*shape].
     """
     _, x = _start(shape, noise, device, dtype)
-    ts = _log_snr_timesteps(schedule, steps)
-    abar = schedule.alphas_cumprod
-    alpha = [float(abar[t]) ** 0.5 for t in ts]
-    sigma = [(1.0 - float(abar[t])) ** 0.5 for t in ts]
-    lam = [float(schedule.log_snr[t]) for t in ts]
+    ts, abar, alpha, sigma, lam = _log_snr_grid(schedule, steps)
     x0_prev, h_prev = None, None
     for i, t in enumerate(ts):
         x0, _ = _predict(eps_fn, x, t, float(abar[t]))
@@ -198,11 +204,7 @@ def dpm_solver_sde_sample(
     prediction. Returns [*shape].
     """
     source, x = _start(shape, noise, device, dtype)
-    ts = _log_snr_timesteps(schedule, steps)
-    abar = schedule.alphas_cumprod
-    alpha = [float(abar[t]) ** 0.5 for t in ts]
-    sigma = [(1.0 - float(abar[t])) ** 0.5 for t in ts]
-    lam = [float(schedule.log_snr[t]) for t in ts]
+    ts, abar, alpha, sigma, lam = _log_snr_grid(schedule, steps)
     x0_prev, h_prev = None, None
     for i, t in enumerate(ts):
         x0, _ = _predict(eps_fn, x, t, float(abar[t]))

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 import torch
 
 from qedm.errors import CircuitError, ConfigError
-from qedm.quantum.gates import gate_matrix, real_dtype
+from qedm.quantum.gates import gate_matrix
 from qedm.quantum.gradients import sample_counts, shot_generator
 from qedm.quantum.ir import Observable, Op
-from qedm.quantum.simulator import _param_value, run_ops, z_signs
+from qedm.quantum.simulator import _param_value, prepare_inputs, run_ops, z_signs
 
 if TYPE_CHECKING:  # pragma: no cover
     from qedm.quantum.circuits import VQC
@@ -154,12 +154,7 @@ def density_matrix(
             f"(memory grows as 4**n), got n_qubits={n_qubits}"
         )
     noise = noise or NoiseModel()
-    real = real_dtype(dtype)
-    ref = weights if weights is not None else x
-    device = ref.device if ref is not None else None
-    x = x.to(device=device, dtype=real) if x is not None else None
-    weights_flat = weights.reshape(-1).to(real) if weights is not None else torch.zeros(0, dtype=real, device=device)
-    batch = x.shape[0] if x is not None else 1
+    x, weights_flat, batch, device = prepare_inputs(x, weights, dtype)
     rho = torch.zeros(batch, 2**n_qubits, 2**n_qubits, dtype=dtype, device=device)
     rho[:, 0, 0] = 1
     for i, op in enumerate(ops):

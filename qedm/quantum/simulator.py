@@ -198,6 +198,19 @@ def _param_value(param: Param, x: torch.Tensor | None, weights_flat: torch.Tenso
     raise CircuitError(f"unknown Param kind {param.kind!r}; expected weight, input or input_product")
 
 
+def prepare_inputs(x: torch.Tensor | None, weights: torch.Tensor | None, dtype: torch.dtype):
+    """Inputs and flat weights in the real dtype matching `dtype`, on the weights' device.
+
+    Returns (x [B, k] or None, weights_flat [P], batch size, device).
+    """
+    real = real_dtype(dtype)
+    ref = weights if weights is not None else x
+    device = ref.device if ref is not None else None
+    x = x.to(device=device, dtype=real) if x is not None else None
+    weights_flat = weights.reshape(-1).to(real) if weights is not None else torch.zeros(0, dtype=real, device=device)
+    return x, weights_flat, (x.shape[0] if x is not None else 1), device
+
+
 def run_ops(
     ops: Sequence[Op],
     n_qubits: int,
@@ -210,12 +223,7 @@ def run_ops(
 
     `shift=(op_index, param_position, delta)` adds delta to that one angle (parameter-shift).
     """
-    real = real_dtype(dtype)
-    ref = weights if weights is not None else x
-    device = ref.device if ref is not None else None
-    x = x.to(device=device, dtype=real) if x is not None else None
-    weights_flat = weights.reshape(-1).to(real) if weights is not None else torch.zeros(0, dtype=real, device=device)
-    batch = x.shape[0] if x is not None else 1
+    x, weights_flat, batch, device = prepare_inputs(x, weights, dtype)
     state = None
     for i, op in enumerate(ops):
         if op.name == "AmplitudeEmbedding":
