@@ -19,6 +19,17 @@ OBSERVABLES = ("z", "zz", "both")
 DIFF_METHODS = ("backprop", "parameter-shift", "spsa")
 
 
+
+def check_circuit_choices(n_qubits: int, encoding: str, entangler: str, observables: str,
+                          diff_method: str) -> None:
+    """Validate the circuit arguments the hybrid and quantum denoisers share (ConfigError names one)."""
+    check_choice("encoding", encoding, ENCODINGS)
+    check_choice("entangler", entangler, ENTANGLERS)
+    check_choice("observables", observables, OBSERVABLES)
+    check_choice("diff_method", diff_method, DIFF_METHODS)
+    if n_qubits > 20:
+        raise ConfigError(f"n_qubits={n_qubits} is too large for a statevector simulator (max 20)")
+
 class HybridDenoiser(nn.Module):
     """eps(x_t, t[, y]): x_t [B, data_dim], t LongTensor [B] -> [B, data_dim].
 
@@ -50,12 +61,7 @@ class HybridDenoiser(nn.Module):
         shots = None if shots is None else check_int("shots", shots)
         if not 0.0 <= dropout < 1.0:
             raise ConfigError(f"dropout must lie in [0, 1), got {dropout!r}")
-        check_choice("encoding", encoding, ENCODINGS)
-        check_choice("entangler", entangler, ENTANGLERS)
-        check_choice("observables", observables, OBSERVABLES)
-        check_choice("diff_method", diff_method, DIFF_METHODS)
-        if n_qubits > 20:
-            raise ConfigError(f"n_qubits={n_qubits} is too large for a statevector simulator (max 20)")
+        check_circuit_choices(n_qubits, encoding, entangler, observables, diff_method)
         self.data_dim, self.hidden, self.n_blocks, self.time_dim = data_dim, hidden, n_blocks, time_dim
         self.encoding = encoding
         self.config: dict[str, Any] = {

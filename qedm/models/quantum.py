@@ -9,8 +9,8 @@ from torch import nn
 
 from qedm.errors import ConfigError
 from qedm.models.classical import seeded_init
-from qedm.models.embeddings import LabelEmbedding, SinusoidalTimeEmbedding, check_choice, check_int
-from qedm.models.hybrid import DIFF_METHODS, ENCODINGS, ENTANGLERS, OBSERVABLES
+from qedm.models.embeddings import LabelEmbedding, SinusoidalTimeEmbedding, check_int
+from qedm.models.hybrid import check_circuit_choices
 
 
 class QuantumDenoiser(nn.Module):
@@ -36,12 +36,7 @@ class QuantumDenoiser(nn.Module):
         n_layers, time_dim = check_int("n_layers", n_layers), check_int("time_dim", time_dim)
         n_classes = None if n_classes is None else check_int("n_classes", n_classes)
         shots = None if shots is None else check_int("shots", shots)
-        check_choice("encoding", encoding, ENCODINGS)
-        check_choice("entangler", entangler, ENTANGLERS)
-        check_choice("observables", observables, OBSERVABLES)
-        check_choice("diff_method", diff_method, DIFF_METHODS)
-        if n_qubits > 20:
-            raise ConfigError(f"n_qubits={n_qubits} is too large for a statevector simulator (max 20)")
+        check_circuit_choices(n_qubits, encoding, entangler, observables, diff_method)
         self.data_dim, self.time_dim = data_dim, time_dim
         self.config: dict[str, Any] = {
             "data_dim": data_dim, "n_qubits": n_qubits, "n_layers": n_layers, "time_dim": time_dim,
