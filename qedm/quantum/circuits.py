@@ -62,6 +62,7 @@ from qedm.quantum.simulator import (
     kron_groups,
     permute_rows,
     product_state_ry,
+    outer_rows,
     product_state_rows,
     ry_vectors,
     run_ops,
@@ -285,10 +286,9 @@ class VQC(nn.Module):
                 signs: torch.Tensor | None, gather_first: bool = False) -> torch.Tensor:
         """Layers on a basis-first state [2**n, B] -> [2**n, B] (or <signs> [B, m]): directly or fused.
 
-        gather_first: the state still lacks the entangler gather of the layer before it.
+        gather_first (layers only): the state, or its two halves (see `apply_kron_layers`),
+        still lacks the entangler gather of the layer before it.
         """
-        if gather_first and mode == "fused":
-            state = permute_rows(state, self.entangler_index)
         if mode != "fused":
             return self._evolve(state, weights, final_phase, signs, gather_first)
         return apply_fused_layers(state, weights, self.entangler_index, signs, self.qubit_signs,
@@ -318,14 +318,15 @@ class VQC(nn.Module):
             angles = torch.nn.functional.pad(x, (0, n - self.n_inputs)) if self.n_inputs < n else x
             rot = gate_matrix("Rot", weights[0], self.dtype)  # [n, 2, 2]
             vectors = rot @ ry_vectors(angles).to(self.dtype).permute(1, 2, 0)  # [n, 2, B]
-            state = product_state_rows(vectors)  # layer 0's CNOT gather is still to apply
+            half = (n + 1) // 2  # the state as two halves: the kernel builds their product
+            state = (product_state_rows(vectors[:half]), product_state_rows(vectors[half:]))
         else:
             state = self._encode(x).T.contiguous()
         rest = weights[1:] if product else weights
         if rest.shape[0]:  # the kron-layer kernel applies layer 0's gather itself
             return self._layers(state, rest, mode, final_phase, signs, gather_first=product)
-        if product:
-            state = permute_rows(state, self.entangler_index)
+        if product:  # layer 0's CNOT gather is still to apply
+            state = permute_rows(outer_rows(*state), self.entangler_index)
         return state if signs is None else (state.real**2 + state.imag**2).T @ signs
 
     def _resolve(self, x: torch.Tensor, weights: torch.Tensor | None, shift) -> tuple[torch.Tensor, torch.Tensor, bool]:

@@ -66,11 +66,18 @@ def product_state(vectors: torch.Tensor) -> torch.Tensor:
     return out
 
 
+def outer_rows(lead: torch.Tensor, tail: torch.Tensor) -> torch.Tensor:
+    """Basis-first kron of two states per column: lead [D0, C], tail [D1, C] -> [D0 * D1, C]."""
+    return (lead[:, None, :] * tail[None, :, :]).reshape(-1, lead.shape[-1])
+
+
 def product_state_rows(vectors: torch.Tensor) -> torch.Tensor:
-    """Basis-first kron of one state per wire: vectors [n, 2, C] -> [2**n, C] (wire 0 = MSB)."""
+    """Basis-first kron of one state per wire: vectors [n, 2, C] -> [2**n, C] (wire 0 = MSB; n = 0: ones)."""
+    if vectors.shape[0] == 0:
+        return torch.ones(1, vectors.shape[-1], dtype=vectors.dtype, device=vectors.device)
     out = vectors[0]
     for vec in vectors[1:]:
-        out = (out[:, None, :] * vec[None, :, :]).reshape(-1, out.shape[-1])
+        out = outer_rows(out, vec)
     return out
 
 
