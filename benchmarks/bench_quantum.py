@@ -146,6 +146,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--torchquantum", action="store_true", help="add a torchquantum column if it imports")
     parser.add_argument("--skip-pennylane", action="store_true")
+    parser.add_argument("--qubits", default=None, help="only these rows, by n: e.g. 6,8")
     parser.add_argument("--encoding", default="angle", choices=["angle", "reupload"],
                         help="reupload: RY(x) before every layer (qedm's per-row kernel; no GFLOP/s column)")
     parser.add_argument("--clock", default="wall", choices=["wall", "cpu"],
@@ -168,6 +169,9 @@ def main() -> None:
         except ImportError:
             print("torchquantum does not import: column skipped")
     rows = CPU_ROWS + (CUDA_ROWS if device == "cuda" else [])
+    if args.qubits:
+        wanted = {int(q) for q in args.qubits.split(",")}
+        rows = [row for row in rows if row[0] in wanted]
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
     if args.clock == "cpu" and (device == "cuda" or torch.get_num_threads() != 1):
         raise SystemExit("--clock cpu needs --device cpu and --threads 1")
