@@ -17,6 +17,7 @@ from qedm.quantum.simulator import (
     probabilities,
     product_state_ry,
     run_ops,
+    z_signs,
 )
 
 qml = pytest.importorskip("pennylane")
@@ -138,6 +139,30 @@ def test_kron_layers_equal_gate_by_gate_with_gradients(max_group, gather_first):
     refs = torch.autograd.grad((ref * cot).real.sum(), (state, b, phases))
     for got, want in zip(grads, refs):
         torch.testing.assert_close(got, want)
+
+
+@pytest.mark.parametrize("signs", [False, True])
+def test_kron_layers_from_two_halves_equal_the_full_state(signs):
+    """The state given as (lead, tail) halves gives the same outputs and the same gradients as their product."""
+    n, n_layers, rng = 5, 2, np.random.default_rng(8)
+    lead = torch.tensor(rng.normal(size=(8, 3)) + 1j * rng.normal(size=(8, 3)), requires_grad=True)
+    tail = torch.tensor(rng.normal(size=(4, 3)) + 1j * rng.normal(size=(4, 3)), requires_grad=True)
+    b = torch.tensor(rng.normal(size=(n_layers, n)), requires_grad=True)
+    phases = torch.tensor(rng.normal(size=(n_layers, 2**n)), requires_grad=True)
+    index = cnot_permutation([(q, (q + 1) % n) for q in range(n)], n)
+    sign_matrix = z_signs(n, [(q,) for q in range(n)], torch.float64) if signs else None
+    full = (lead[:, None, :] * tail[None, :, :]).reshape(2**n, 3)
+    ours = apply_kron_layers((lead, tail), b, phases, index, n, signs=sign_matrix, gather_first=True)
+    ref = apply_kron_layers(full, b, phases, index, n, signs=sign_matrix, gather_first=True)
+    torch.testing.assert_close(ours, ref)
+    cot = torch.tensor(rng.normal(size=tuple(ref.shape)) + (0j if signs else 1j * rng.normal(size=tuple(ref.shape))))
+    loss = lambda out: (out * cot).real.sum()  # noqa: E731
+    grads = torch.autograd.grad(loss(ours), (lead, tail, b, phases))
+    refs = torch.autograd.grad(loss(ref), (lead, tail, b, phases))
+    for got, want in zip(grads, refs):
+        torch.testing.assert_close(got, want)
+    with pytest.raises(CircuitError, match="halves"):
+        apply_kron_layers((lead, tail[:2]), b, phases, index, n)
 
 
 def test_product_state_and_amplitude_state_match_pennylane():
