@@ -16,10 +16,12 @@ operations. A layer is Rot(a, b, c) = RZ(c) RY(b) RZ(a) on every wire, then CNOT
 a layer are one diagonal phase vector, the RYs a REAL kron applied as one real GEMM per group
 of <= 4 wires (on the complex state viewed as real, so a quarter of the flops of complex
 arithmetic), the CNOTs one row gather; RZ(c) of a layer and RZ(a) of the next merge into one
-phase multiply, and the last RZ(c) is dropped when only Z expectations are needed. All layers
-run inside one autograd Function with a hand-written backward (`apply_kron_layers`): one
-GEMM per group for the state gradient and one for the matrix gradient, states kept in a
-workspace reused across steps. The trainable blocks do not depend on x, so a run of them can
+phase multiply, and the last RZ(c) is dropped when only Z expectations are needed (so is the
+last CNOT gather: it permutes the Z signs instead). All layers run inside one autograd
+Function with a hand-written backward (`apply_kron_layers`): one GEMM per group for the state
+gradient and one for the matrix gradient, states kept in a workspace reused across steps, no
+full-size temporaries (a fresh multi-megabyte tensor page-faults). With the angle encoding,
+layer 0 leaves a product state, passed in as its two halves and multiplied out inside. The trainable blocks do not depend on x, so a run of them can
 instead be fused into one 2**n x 2**n unitary U (`apply_fused_layers`: the Rot krons of all
 layers at once, Lb - 1 compositions, one GEMM on the states; for the angle encoding the RY
 product state and its input gradient are built inside the same Function). Fusing pays when

@@ -378,7 +378,7 @@ def apply_fused_layers(
 
 @torch.compiler.disable  # see apply_fused_layers
 def apply_kron_layers(
-    state: torch.Tensor,
+    state: torch.Tensor | tuple[torch.Tensor, torch.Tensor],
     ry_angles: torch.Tensor,
     phases: torch.Tensor,
     index: torch.Tensor,
