@@ -330,20 +330,21 @@ class _FusedLayers(torch.autograd.Function):
             grad_state = prefix[-1].mH @ torch.complex(2 * g_psi[0], 2 * g_psi[1])
         if not ctx.needs_input_grad[1]:
             return grad_state, None, None, None, None, grad_angles, None
-        if hasattr(ctx, "stacked"):
-            g_stacked = g_psi.reshape(-1, g_psi.shape[-1]) @ state.T  # [2D, D]
-            g_u = torch.complex(g_stacked[:dim], g_stacked[dim:]).to(krons.dtype)
-        else:
-            g_u = torch.complex(g_psi[0], g_psi[1]) @ state.mH  # [D, D]
         # reverse mode through U = M_{L-1} ... M_0: with F_{L-1} = dL/dU and F_{l-1} = M_l^H F_l,
-        # dL/dM_l = F_l P_{l-1}^H (l >= 1, P the prefix products) and dL/dM_0 = F_0
-        outer = torch.empty_like(layers)  # F_l
-        outer[-1] = g_u
+        # dL/dM_l = F_l P_{l-1}^H (l >= 1, P the prefix products) and dL/dM_0 = F_0. Run on the
+        # conjugates C_l = conj(F_l): C_{l-1} = M_l^T C_l and conj(dL/dM_l) = C_l P_{l-1}^T need
+        # transposes only (a conjugated GEMM operand is copied first), and conj(dL/dK_l) is what follows
+        outer = torch.empty_like(layers)  # C_l
+        if hasattr(ctx, "stacked"):
+            g_stacked = g_psi.reshape(-1, g_psi.shape[-1]) @ state.T  # [2D, D]: (Re, Im) of dL/dU
+            torch.complex(g_stacked[:dim], g_stacked[dim:].neg(), out=outer[-1])
+        else:
+            torch.mm(torch.complex(g_psi[0], -g_psi[1]), state.mT, out=outer[-1])
         for layer in range(n_layers - 1, 0, -1):
-            torch.mm(layers[layer].mH, outer[layer], out=outer[layer - 1])
-        if n_layers > 1:  # dL/dM_l = F_l P_{l-1}^H for l >= 1, in place of F_l
-            outer[1:] = outer[1:] @ prefix[:-1].mH
-        g_conj = outer.index_select(1, ctx.inverse).conj() * ctx.phases  # conj(dL/dK_l) E_l [L, D, D]
+            torch.mm(layers[layer].mT, outer[layer], out=outer[layer - 1])
+        if n_layers > 1:  # conj(dL/dM_l) = C_l P_{l-1}^T for l >= 1, in place of C_l
+            outer[1:] = outer[1:] @ prefix[:-1].mT
+        g_conj = outer.index_select(1, ctx.inverse) * ctx.phases  # conj(dL/dK_l) E_l [L, D, D]
         h_imag = g_conj.imag * ctx.real_kron  # Im(conj(G) K)
         grad_a = h_imag.sum(1) @ ctx.zs
         grad_c = h_imag.sum(2) @ ctx.zs
