@@ -51,18 +51,24 @@ N_SAMPLES = 1000
 
 class PreconditionedClassical(torch.nn.Module):
     """Ablation: a ClassicalDenoiser used as x0-predictor with the quantum dense model's
-    preconditioning (same learned mean image), to separate the circuit from the preconditioning."""
+    preconditioning (same learned mean image, one per class when conditional), to separate the
+    circuit from the preconditioning. hidden=0: no network at all (F = 0), only the mean images."""
 
-    def __init__(self, schedule, sigma_data: float = 0.5, **kwargs) -> None:
+    def __init__(self, schedule, sigma_data: float = 0.5, n_classes: int | None = None, **kwargs) -> None:
         super().__init__()
-        self.inner = ClassicalDenoiser(64, **kwargs)
-        self.center = torch.nn.Parameter(torch.zeros(64))
+        self.inner = ClassicalDenoiser(64, n_classes=n_classes, **kwargs) if kwargs.get("hidden") else None
+        self.n_classes = n_classes
+        self.center = torch.nn.Parameter(torch.zeros(*(() if n_classes is None else (n_classes + 1,)), 64))
         self.register_buffer("alphas_cumprod", schedule.alphas_cumprod.double(), persistent=False)
         self.sigma_data = sigma_data
 
     def forward(self, x_t, t, y=None):
-        return preconditioned_eps(lambda x_in: self.inner(x_in, t, y), x_t, t, self.alphas_cumprod, self.center,
-                                  self.sigma_data, clip=not self.training)
+        center = self.center
+        if self.n_classes is not None:
+            labels = torch.full((x_t.shape[0],), -1) if y is None else torch.as_tensor(y).long()
+            center = center[torch.where(labels < 0, self.n_classes, labels)]
+        net = (lambda x_in: self.inner(x_in, t, y)) if self.inner is not None else torch.zeros_like
+        return preconditioned_eps(net, x_t, t, self.alphas_cumprod, center, self.sigma_data, clip=not self.training)
 
     def parameter_counts(self) -> dict[str, int]:
         total = sum(p.numel() for p in self.parameters())
@@ -90,6 +96,7 @@ MODELS = {
         sch, hidden=6, n_blocks=1, time_dim=8, n_classes=nc, seed=s), 1e-2),
     ("classical_precond", "4k"): (lambda s, sch, nc=None: PreconditionedClassical(
         sch, hidden=20, n_blocks=1, time_dim=8, n_classes=nc, seed=s), 1e-2),
+    ("means_only", "1k"): (lambda s, sch, nc=None: PreconditionedClassical(sch, hidden=0, n_classes=nc), 1e-2),
 }
 DEFAULT_FAMILIES = "quantum_dense,hybrid,classical,kolle"
 
@@ -224,7 +231,7 @@ def main() -> None:
                         help="epochs (passes over the 1347 train images) for every model (default 30; quick 4)")
     parser.add_argument("--sizes", default="1k,4k")
     parser.add_argument("--families", default=DEFAULT_FAMILIES,
-                        help="comma list of quantum_dense, hybrid, classical, kolle, classical_precond")
+                        help="comma list of quantum_dense, hybrid, classical, kolle, classical_precond, means_only")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (one per core)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per worker")
     parser.add_argument("--out", default="runs/bench_digits", help="folder for results.json and image grids")
@@ -240,8 +247,8 @@ def main() -> None:
     tasks += [("qedm", family, size, seed) for seed in range(seeds) for family, size in MODELS
               if size in sizes and family in families]
     # Class-conditional runs (seed 0, 1k): the feature net's accuracy on 100 samples per class.
-    tasks += [("conditional", family, "1k", 0) for family in ("quantum_dense", "classical")
-              if "1k" in sizes and family in families]
+    tasks += [("conditional", family, "1k", 0) for family in ("quantum_dense", "classical", "classical_precond",
+                                                              "means_only") if "1k" in sizes and family in families]
     tasks.sort(key=lambda task: task[2:3] != ("4k",))  # longest first
     started = time.perf_counter()
     rows: list[dict] = []
