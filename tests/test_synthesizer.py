@@ -109,3 +109,28 @@ def test_resumed_fit_equals_uninterrupted_fit(mixed_table, tmp_path):
         assert torch.allclose(value, resumed.denoiser.state_dict()[name]), name
     lines = (tmp_path / "cut" / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in lines] == [1, 2, 3]
+
+
+def test_datetime_and_timedelta_columns_fit_and_sample(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 150
+    admitted = pd.Series(pd.Timestamp("2021-01-01") + pd.to_timedelta(rng.integers(0, 365, n), unit="D"))
+    table = pd.DataFrame({
+        "admitted": admitted.where(rng.random(n) > 0.1),
+        "measured": pd.Timestamp("2021-01-01", tz="Europe/Berlin") + pd.to_timedelta(rng.integers(0, 10**7, n), unit="s"),
+        "stay": pd.to_timedelta(rng.integers(1, 20, n), unit="D"),
+        "weight": rng.normal(70, 12, n).round(1),
+    })
+    model = QEDM(denoiser="classical", **SMALL).fit(table)
+    assert model.transformer.kind_summary() == "1 numeric, 2 datetime, 1 timedelta"
+    synthetic = model.sample(200, seed=1)
+    assert synthetic.dtypes.to_dict() == table.dtypes.to_dict()
+    assert str(synthetic["measured"].dtype) == "datetime64[ns, Europe/Berlin]"
+    for name in ("admitted", "measured", "stay"):
+        values = synthetic[name].dropna()
+        assert len(values) > 100 and values.nunique() > 10, name
+        assert values.between(table[name].min(), table[name].max()).all(), name
+    admitted = synthetic["admitted"].dropna()
+    assert (admitted == admitted.dt.normalize()).all()  # day dates in, day dates out
+    model.save(tmp_path / "model")
+    pd.testing.assert_frame_equal(QEDM.load(tmp_path / "model").sample(20, seed=2), model.sample(20, seed=2))

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from qedm.data.temporal import fit_temporal, from_seconds, temporal_kind, to_seconds
 from qedm.errors import ConfigError, DataError, require
 
 SDV_CLASSES = {
@@ -25,6 +26,8 @@ class SDVModel:
     `epochs`/`batch_size` apply to CTGAN and TVAE only (None: SDV's defaults, 300 epochs).
     Fitting is seeded by seeding torch/numpy/random around `fit` (SDV has no seed argument)
     and sampling through SDV's random-state hook, so the same seed gives the same rows.
+    SDV models datetimes itself but rejects timedeltas: those go in as float seconds and
+    come back as timedeltas rounded to the training resolution.
     """
 
     def __init__(self, kind: str, seed: int = 0, epochs: int | None = None,
@@ -40,6 +43,7 @@ class SDVModel:
         self.history: list[dict] = []
         self._synth = None
         self._columns: list[str] = []
+        self._timedeltas: dict[str, dict] = {}  # column -> spec for temporal.from_seconds
 
     def fit(self, data: pd.DataFrame) -> "SDVModel":
         """Detect the metadata from `data`, then fit the SDV synthesizer on it."""
@@ -51,6 +55,11 @@ class SDVModel:
         frame = data.copy()
         frame.columns = [str(c) for c in frame.columns]
         self._columns = list(data.columns)
+        self._timedeltas = {}
+        for column in frame.columns:
+            if temporal_kind(frame[column].dtype) == "timedelta":
+                self._timedeltas[column] = {"kind": "timedelta", **fit_temporal(frame[column])}
+                frame[column] = to_seconds(frame[column])
         metadata = _detect_metadata(frame)
         cls = getattr(sdv.single_table, SDV_CLASSES[self.name])
         self._synth = cls(metadata, **self._model_kwargs(len(frame)))
@@ -86,6 +95,9 @@ class SDVModel:
             out = self._synth.sample(int(n))
         frame = out[TABLE_NAME] if isinstance(out, dict) else out
         frame = frame.reset_index(drop=True)
+        for column, spec in self._timedeltas.items():
+            seconds = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64)
+            frame[column] = from_seconds(seconds, spec)
         frame.columns = self._columns
         return frame
 

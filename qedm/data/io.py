@@ -1,6 +1,12 @@
-"""Read a table from a file (.csv, .tsv, .parquet, .json); anything else raises DataError naming the file."""
+"""Read a table from a file (.csv, .tsv, .parquet, .json); anything else raises DataError naming the file.
+
+Text formats have no date type, so text columns of ISO-8601 dates are parsed to datetime64
+(`parse_iso_dates`); parquet keeps the types it stored.
+"""
 from __future__ import annotations
 
+import re
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -8,6 +14,13 @@ import pandas as pd
 from qedm.errors import DataError, require
 
 SUFFIXES = (".csv", ".tsv", ".parquet", ".json")
+
+# "2021-03-04", "2021-03-04 10:00", "2021-03-04T10:00:00.123Z", "2021-03-04T10:00:00+01:00";
+# group "offset" is the UTC offset, only allowed after a time.
+_ISO_DATE = re.compile(
+    r"\d{4}-\d{2}-\d{2}"
+    r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?P<offset>Z|[+-]\d{2}:?\d{2})?)?"
+)
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
@@ -24,8 +37,46 @@ def read_table(path: str | Path) -> pd.DataFrame:
         return _read_parquet(path)
     _check_text(path)
     if suffix == ".json":
-        return _read_json(path)
-    return _read_delimited(path, sep="\t" if suffix == ".tsv" else ",")
+        return parse_iso_dates(_read_json(path))
+    return parse_iso_dates(_read_delimited(path, sep="\t" if suffix == ".tsv" else ","))
+
+
+def parse_iso_dates(df: pd.DataFrame) -> pd.DataFrame:
+    """df with each text column of ISO-8601 dates or datetimes parsed to datetime64.
+
+    Conservative on purpose: a column converts only if every non-missing value is a string of
+    the form YYYY-MM-DD[(T| )hh:mm[:ss[.fff]][offset]] and pandas parses them all; numbers as
+    text, free text and columns mixing dates with anything else stay as they are. Values with
+    one shared UTC offset keep it; different offsets are converted to UTC; a mix of values
+    with and without an offset is ambiguous and stays text.
+    """
+    out = df.copy()
+    for name in df.columns:
+        parsed = _parse_iso_column(df[name])
+        if parsed is not None:
+            out[name] = parsed
+    return out
+
+
+def _parse_iso_column(col: pd.Series) -> pd.Series | None:
+    """The column as datetime64 if it is all ISO-8601 date text (see parse_iso_dates), else None."""
+    if col.dtype != object:
+        return None
+    values = col.dropna()
+    if values.empty or not all(isinstance(v, str) for v in values):
+        return None
+    matches = [_ISO_DATE.fullmatch(v.strip()) for v in values]
+    if not all(matches):
+        return None
+    offsets = {m.group("offset") for m in matches}
+    if None in offsets and len(offsets) > 1:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a failed parse leaves the column as text anyway
+            return pd.to_datetime(col.str.strip(), format="ISO8601", utc=len(offsets) > 1)
+    except (ValueError, OverflowError):  # impossible dates ("2021-02-30"), out of range years
+        return None
 
 
 def _check_text(path: Path) -> None:
@@ -54,10 +105,10 @@ def _read_delimited(path: Path, sep: str) -> pd.DataFrame:
 
 def _read_json(path: Path) -> pd.DataFrame:
     try:
-        df = pd.read_json(path)
+        df = pd.read_json(path, convert_dates=False)  # dates: parse_iso_dates, not column names
     except ValueError as exc:
         try:
-            df = pd.read_json(path, lines=True)
+            df = pd.read_json(path, lines=True, convert_dates=False)
         except ValueError:
             raise DataError(f"{path}: not a JSON table (records, columns or JSON lines): {exc}") from exc
     return _check_shape(df, path)

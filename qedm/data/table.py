@@ -5,7 +5,9 @@ columns become one-hot blocks in {-1, +1} ("analog bits": same scale as the nume
 symmetric around 0, which suits a Gaussian diffusion that starts from N(0, I)); decoding takes
 the argmax, so any real-valued block maps back to a valid category. A column with missing values
 gets one extra indicator output (+1 missing, -1 present); categorical missing values are their
-own category instead. Constant columns produce no output and are restored from the stored value.
+own category instead. Datetime and timedelta columns are encoded like numeric ones, as float
+seconds (see qedm.data.temporal), and decoded rounded to the resolution of the training values.
+Constant columns produce no output and are restored from the stored value.
 The fitted state is plain JSON (`to_dict` / `from_dict`), never pickle.
 """
 from __future__ import annotations
@@ -17,6 +19,15 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
+from qedm.data.temporal import (
+    TEMPORAL_KINDS,
+    constant_from_json,
+    constant_to_json,
+    fit_temporal,
+    from_seconds,
+    temporal_kind,
+    to_seconds,
+)
 from qedm.data.validation import validate_column_kinds, validate_table
 from qedm.errors import DataError
 
@@ -91,7 +102,9 @@ def _distinct(values: pd.Series) -> list:
 
 
 def _to_json_scalar(v):
-    """A numpy or Python scalar as a plain JSON value."""
+    """A numpy or Python scalar as a plain JSON value (a Timestamp or Timedelta as ISO text)."""
+    if isinstance(v, (pd.Timestamp, pd.Timedelta)):
+        return constant_to_json(v)
     if isinstance(v, np.generic):
         return v.item()
     return v
@@ -100,7 +113,8 @@ def _to_json_scalar(v):
 class TableTransformer:
     """Fit on a DataFrame, then transform it to float32 [N, output_dim] and back.
 
-    column_kinds overrides the detected kind per column ("numeric" | "integer" | "categorical").
+    column_kinds overrides the detected kind per column ("numeric" | "integer" | "categorical";
+    "datetime" | "timedelta" only for columns of those types, which are always detected as such).
     Integer-valued columns with at most `categorical_threshold` distinct values are categorical;
     strings, bools and pandas categories always are. `n_quantiles` knots are kept per numeric
     column; `max_categories` guards against identifier columns exploding the one-hot width.
@@ -135,6 +149,8 @@ class TableTransformer:
 
     def _detect_kind(self, col: pd.Series) -> str:
         dtype = col.dtype
+        if temporal_kind(dtype) is not None:
+            return temporal_kind(dtype)
         if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
             return "categorical"
         values = col.dropna().to_numpy(dtype=np.float64)
@@ -167,7 +183,11 @@ class TableTransformer:
                 )
             spec["categories"] = [_to_json_scalar(c) for c in cats]
             return spec
-        x = nonnull.to_numpy(dtype=np.float64)
+        if kind in TEMPORAL_KINDS:
+            spec.update(fit_temporal(col))
+            x = to_seconds(nonnull)
+        else:
+            x = nonnull.to_numpy(dtype=np.float64)
         if not np.all(np.isfinite(x)):
             raise DataError(f"column '{name}' holds infinite values; replace them or drop the rows")
         q = quantile_normal_fit(x, self.n_quantiles)
@@ -215,7 +235,7 @@ class TableTransformer:
     def kind_summary(self) -> str:
         """Column kinds as counts, e.g. "30 numeric, 1 categorical"."""
         kinds = [spec["kind"] for spec in self._check_fitted()]
-        order = ("numeric", "integer", "categorical", "constant")
+        order = ("numeric", "integer", *TEMPORAL_KINDS, "categorical", "constant")
         return ", ".join(f"{kinds.count(k)} {k}" for k in order if k in kinds)
 
     # ----- transform -----------------------------------------------------------------------
@@ -233,11 +253,7 @@ class TableTransformer:
             if spec["kind"] == "categorical":
                 self._encode_categorical(col, spec, out[:, block[0].start : block[0].stop])
                 continue
-            try:
-                x = col.to_numpy(dtype=np.float64, na_value=np.nan)
-            except (TypeError, ValueError) as exc:
-                raise DataError(f"column '{spec['name']}' was fitted as {spec['kind']} but holds "
-                                f"non-numbers ({exc})") from exc
+            x = _numbers(col, spec)
             isna = np.isnan(x)
             z = quantile_normal_transform(np.where(isna, spec["min"], x), np.asarray(spec["quantiles"]))
             out[:, block[0].start] = np.where(isna, 0.0, z)
@@ -302,7 +318,7 @@ class TableTransformer:
                                             spec["knots_are_data"])
                 x = np.clip(x, spec["min"], spec["max"])
                 if spec["kind"] == "integer":
-                    x = np.round(x)
+                    x = np.round(x)  # datetimes and timedeltas round in _restore_dtype
                 if spec["missing"]:
                     x = np.where(arr[:, b[1].start] > 0.0, np.nan, x)
                 decoded[name] = _restore_dtype(x, spec)
@@ -333,9 +349,30 @@ class TableTransformer:
         return obj
 
 
+def _numbers(col: pd.Series, spec: dict) -> np.ndarray:
+    """The float64 values [N] (NaN = missing) of a column fitted as numeric, integer or temporal."""
+    if spec["kind"] in TEMPORAL_KINDS:
+        if temporal_kind(col.dtype) != spec["kind"]:
+            raise DataError(f"column '{spec['name']}' was fitted as {spec['kind']} but has type "
+                            f"{col.dtype}; convert it with pandas.to_datetime / to_timedelta first")
+        return to_seconds(col)
+    try:
+        return col.to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"column '{spec['name']}' was fitted as {spec['kind']} but holds "
+                        f"non-numbers ({exc})") from exc
+
+
 def _restore_dtype(values: np.ndarray, spec: dict):
-    """Cast decoded values (object or float64 array [N], NaN = missing) to the original dtype."""
+    """Cast decoded values (object or float64 array [N], NaN = missing) to the original dtype.
+
+    Datetime and timedelta values arrive as float seconds (or, for a constant, ISO text).
+    """
     dtype = spec["dtype"]
+    if spec["kind"] in TEMPORAL_KINDS:
+        return from_seconds(values, spec)
+    if spec["kind"] == "constant" and dtype.startswith(("datetime64", "timedelta64")):
+        return constant_from_json(spec["value"], len(values), spec)
     if dtype == "category":
         cats = spec.get("dtype_categories", spec.get("categories"))
         return pd.Categorical(values, categories=cats, ordered=spec.get("ordered", False))

@@ -3,6 +3,7 @@
 Every metric sees the same canonical tables (numeric columns as float64, categorical columns
 as strings) so that "0", 0 and 0.0 are one category, and the same encoding for distances and
 classifiers: numeric columns standardised on the reference table, categories one-hot.
+Datetime and timedelta columns are numeric, as float seconds (qedm.data.temporal.to_seconds).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from qedm.data.temporal import temporal_kind, to_seconds
 from qedm.errors import ConfigError, DataError
 
 ColumnKind = Literal["numeric", "categorical"]
@@ -26,11 +28,16 @@ MISSING = "<missing>"
 
 
 def infer_column_kinds(frame: pd.DataFrame, max_int_categories: int = MAX_INT_CATEGORIES) -> dict[str, ColumnKind]:
-    """Guess each column's kind: object/category/bool or low-cardinality ints are categorical."""
+    """Guess each column's kind: object/category/bool or low-cardinality ints are categorical.
+
+    Datetime and timedelta columns are numeric (compared as seconds).
+    """
     kinds: dict[str, ColumnKind] = {}
     for name in frame.columns:
         col = frame[name]
-        if pd.api.types.is_bool_dtype(col) or not pd.api.types.is_numeric_dtype(col):
+        if temporal_kind(col.dtype) is not None:
+            kinds[name] = "numeric"
+        elif pd.api.types.is_bool_dtype(col) or not pd.api.types.is_numeric_dtype(col):
             kinds[name] = "categorical"
         elif pd.api.types.is_integer_dtype(col) and col.nunique(dropna=True) <= max_int_categories:
             kinds[name] = "categorical"
@@ -77,11 +84,13 @@ def _category_label(value) -> str:
 
 
 def _canonical(frame: pd.DataFrame, kinds: Mapping[str, ColumnKind], name: str) -> pd.DataFrame:
-    """Cast numeric columns to float64 and categorical columns to canonical strings."""
+    """Cast numeric columns to float64 (datetimes: seconds) and categorical columns to canonical strings."""
     out = {}
     for col, kind in kinds.items():
         series = frame[col]
-        if kind == "numeric":
+        if kind == "numeric" and temporal_kind(series.dtype) is not None:
+            out[col] = pd.Series(to_seconds(series), index=frame.index)
+        elif kind == "numeric":
             if pd.api.types.is_bool_dtype(series):
                 series = series.astype(float)
             try:
@@ -112,7 +121,7 @@ def kinds_from_metadata(column_kinds: Mapping | None) -> dict[str, str]:
         sdtype = meta.get("sdtype") if isinstance(meta, Mapping) else None
         if sdtype is None:
             raise ConfigError(f"metadata for column '{col}' has no 'sdtype'")
-        kinds[col] = "numeric" if sdtype == "numerical" else "categorical"
+        kinds[col] = "numeric" if sdtype in ("numerical", "datetime") else "categorical"
     return kinds
 
 

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from qedm.data.temporal import temporal_kind, to_seconds
+
 MAX_COLUMNS = 12  # marginal plots beyond this many columns stop being readable
 MAX_CATEGORIES = 15
 
@@ -62,12 +64,22 @@ def marginal_histograms(real: pd.DataFrame, synthetic: Mapping[str, pd.DataFrame
 
 
 def _is_numeric(values: pd.Series) -> bool:
+    """Numbers, datetimes and timedeltas are plotted as numbers; bools and the rest as categories."""
+    if temporal_kind(values.dtype) is not None:
+        return True
     return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
 
 
+def _as_numbers(values: pd.Series) -> pd.Series:
+    """float values of a numeric column (datetimes: seconds since the epoch), NaN where unparseable."""
+    if temporal_kind(values.dtype) is not None:
+        return pd.Series(to_seconds(values), index=values.index)
+    return pd.to_numeric(values, errors="coerce")
+
+
 def _numeric_panel(ax, real: pd.Series, fake: pd.Series) -> None:
-    real = pd.to_numeric(real, errors="coerce").dropna()
-    fake = pd.to_numeric(fake, errors="coerce").dropna()
+    real = _as_numbers(real).dropna()
+    fake = _as_numbers(fake).dropna()
     low, high = np.nanpercentile(np.concatenate([real, fake]) if len(fake) else real, [0.5, 99.5])
     bins = np.linspace(low, high if high > low else low + 1.0, 25)
     ax.hist(real, bins=bins, density=True, alpha=0.5, label="real", color="tab:blue")
@@ -92,7 +104,7 @@ def association_matrix(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     for column in columns:
         values = frame[column]
         if _is_numeric(values):
-            encoded[column] = pd.to_numeric(values, errors="coerce")
+            encoded[column] = _as_numbers(values)
         else:
             encoded[column] = pd.Categorical(values.astype(str), categories=sorted(values.astype(str).unique())).codes
     return encoded.corr().fillna(0.0)

@@ -85,3 +85,21 @@ def test_bad_names_and_epochs_are_config_errors():
         make_model("gan")
     with pytest.raises(ConfigError, match="epochs"):
         SDVModel("ctgan", epochs=0)
+
+
+def test_datetimes_and_timedeltas_come_back_with_their_types():
+    rng = np.random.default_rng(0)
+    n = 120
+    days = rng.integers(0, 500, n)
+    table = pd.DataFrame({
+        "admitted": pd.Timestamp("2020-01-01") + pd.to_timedelta(days, unit="D"),
+        "stay": pd.Series(pd.to_timedelta(rng.integers(5, 600, n), unit="min")).where(rng.random(n) > 0.1),
+        "cost": days + rng.normal(0, 5, n),
+    })
+    fake = SDVModel("gaussian_copula", seed=0).fit(table).sample(300, seed=1)
+    assert fake.dtypes.to_dict() == table.dtypes.to_dict()
+    stay = fake["stay"].dropna()
+    assert stay.between(table["stay"].min(), table["stay"].max()).all()
+    assert (stay % pd.Timedelta("1min") == pd.Timedelta(0)).all()  # the training resolution
+    assert 0.0 < fake["stay"].isna().mean() < 0.3
+    assert fake["admitted"].between(table["admitted"].min(), table["admitted"].max()).all()

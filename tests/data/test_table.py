@@ -1,4 +1,7 @@
-"""TableTransformer: round trips, the numeric map against sklearn/scipy, JSON state, and errors."""
+"""TableTransformer: round trips, the numeric map against sklearn/scipy, JSON state, and errors.
+
+Datetime and timedelta columns have their own file, test_temporal.py.
+"""
 import importlib.util
 import json
 import time
@@ -38,6 +41,8 @@ def crafted_frame(n: int = 300, seed: int = 0) -> pd.DataFrame:
         "constant": np.full(n, 7),
         "single": np.float32(rng.normal(size=n)),
         "int_as_float": np.where(rng.random(n) < 0.1, np.nan, rng.integers(0, 100_000, size=n)),
+        "date_nat": pd.Series(pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 900, n), unit="D"))
+        .where(rng.random(n) > 0.15),
     })
 
 
@@ -69,7 +74,7 @@ def test_crafted_round_trip_and_detected_kinds():
         "text": "categorical", "flag": "categorical", "cat": "categorical",
         "real_nan": "numeric", "text_nan": "categorical", "int_nullable": "integer",
         "bool_nullable": "categorical", "string": "categorical", "constant": "constant",
-        "single": "numeric", "int_as_float": "integer",
+        "single": "numeric", "int_as_float": "integer", "date_nat": "datetime",
     }
     x = t.transform(df)
     assert x.dtype == np.float32 and x.shape == (len(df), t.output_dim)
@@ -129,6 +134,7 @@ def test_few_quantiles_still_round_trip_and_bound_noise():
     noise = np.random.default_rng(2).normal(scale=3.0, size=(500, t.output_dim))
     out = t.inverse_transform(noise)
     assert out["wide_int"].between(df["wide_int"].min(), df["wide_int"].max()).all()
+    assert out["date_nat"].dropna().between(df["date_nat"].min(), df["date_nat"].max()).all()
     assert set(out["text_nan"].dropna()) <= {"u", "v", "w"}
     assert out.dtypes.to_dict() == df.dtypes.to_dict()
 
@@ -138,7 +144,7 @@ def test_missing_rate_follows_the_indicator():
     t = TableTransformer().fit(df)
     x = t.transform(df)
     back = t.inverse_transform(x)
-    for name in ("real_nan", "text_nan", "int_nullable", "bool_nullable"):
+    for name in ("real_nan", "text_nan", "int_nullable", "bool_nullable", "date_nat"):
         assert back[name].isna().mean() == pytest.approx(df[name].isna().mean())
 
 
@@ -194,7 +200,12 @@ def _frame(**cols) -> pd.DataFrame:
         (pd.DataFrame({"a": []}), {}, "no rows"),
         (_frame(a=range(5)), {}, "5 rows, fewer than the 10"),
         (_frame(a=range(20), b=[np.nan] * 20), {}, "column 'b' is all missing"),
-        (_frame(a=range(20), when=pd.date_range("2020-01-01", periods=20)), {}, "column 'when'.*dates"),
+        (_frame(a=range(20), when=pd.period_range("2020-01", periods=20, freq="M")), {}, "column 'when'.*periods"),
+        (_frame(a=range(20), span=pd.interval_range(0, 20)), {}, "column 'span'.*intervals"),
+        (_frame(a=range(20), z=np.arange(20) * (1 + 1j)), {}, "column 'z'.*complex"),
+        (_frame(a=range(20), day=[pd.Timestamp("2020-01-01").date()] * 20), {}, "column 'day'.*pandas.to_datetime"),
+        (_frame(when=pd.date_range("2020-01-01", periods=20)), {"column_kinds": {"when": "numeric"}},
+         "column 'when' holds datetimes"),
         (_frame(a=range(20), nest=[[1, 2]] * 20), {}, "column 'nest'.*list"),
         (_frame(a=range(20), ids=[f"id{i}" for i in range(20)]), {"max_categories": 10}, "column 'ids'.*identifier"),
         (_frame(a=[np.inf] + list(range(19)), b=np.arange(20.0) / 3), {}, "column 'a' holds infinite"),

@@ -80,3 +80,28 @@ def test_column_kinds_detected_and_overridden():
     assert shapes["code"] == "KSComplement" and shapes["flag"] == "TVComplement"
     with pytest.raises(DataError, match="'name'"):
         evaluate(frame, frame, column_kinds={"name": "numeric"}, metrics=("fidelity",))
+
+
+def test_datetime_columns_are_scored():
+    rng = np.random.default_rng(0)
+
+    def records(n, seed):
+        r = np.random.default_rng(seed)
+        days = r.integers(0, 700, n)
+        return pd.DataFrame({
+            "admitted": pd.Timestamp("2020-01-01") + pd.to_timedelta(days, unit="D"),
+            "stay": pd.to_timedelta(r.integers(1, 30, n), unit="D"),
+            "cost": days * 3.0 + r.normal(0, 50, n),
+            "ward": r.choice(["a", "b"], n),
+        })
+
+    train, holdout = records(150, 1), records(100, 2)
+    shuffled = train.assign(admitted=train["admitted"].to_numpy()[rng.permutation(len(train))])
+    good = evaluate(holdout, train.copy(), train=train, target="cost")
+    bad = evaluate(holdout, shuffled, train=train, target="cost")
+    assert good.column_kinds["admitted"] == "numeric" and good.column_kinds["stay"] == "numeric"
+    s_good, s_bad = good.summary(), bad.summary()
+    assert all(np.isfinite(v) for k, v in s_good.items() if isinstance(v, float) and "pvalue" not in k)
+    # Breaking the date-cost dependence must cost pair trends and utility: dates are really used.
+    assert s_bad["column_pair_trends_all"] < s_good["column_pair_trends_all"]
+    assert s_bad["tstr_mae"] > s_good["tstr_mae"]

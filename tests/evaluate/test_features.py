@@ -50,3 +50,25 @@ def test_sdv_style_metadata_is_accepted():
     meta = {"columns": {"code": {"sdtype": "numerical"}, "x": {"sdtype": "categorical"}}}
     _, kinds = prepare_tables({"real": frame}, meta)
     assert kinds == {"code": "numeric", "x": "categorical"}
+
+
+def test_datetimes_and_timedeltas_are_numeric_seconds():
+    frame = pd.DataFrame({
+        "admitted": pd.to_datetime(["1970-01-02", None, "1970-01-03"]),
+        "local": pd.to_datetime(["1970-01-01 01:00"] * 3).tz_localize("Europe/Berlin"),
+        "stay": pd.to_timedelta(["1h", "90s", None]),
+    })
+    assert infer_column_kinds(frame) == {"admitted": "numeric", "local": "numeric", "stay": "numeric"}
+    tables, _ = prepare_tables({"real": frame, "synthetic": frame.iloc[::-1]})
+    np.testing.assert_array_equal(tables["real"]["admitted"], [86_400.0, np.nan, 172_800.0])
+    np.testing.assert_array_equal(tables["real"]["local"], [0.0, 0.0, 0.0])  # 01:00 in Berlin = 00:00 UTC
+    np.testing.assert_array_equal(tables["synthetic"]["stay"], [np.nan, 90.0, 3_600.0])
+    assert (tables["real"].dtypes == np.float64).all()
+
+
+def test_sdv_datetime_sdtype_is_numeric():
+    frame = pd.DataFrame({"when": pd.date_range("2020-01-01", periods=4), "x": [0.1, 0.2, 0.3, 0.4]})
+    meta = {"columns": {"when": {"sdtype": "datetime"}, "x": {"sdtype": "numerical"}}}
+    tables, kinds = prepare_tables({"real": frame}, meta)
+    assert kinds == {"when": "numeric", "x": "numeric"}
+    assert tables["real"]["when"].diff().dropna().tolist() == [86_400.0] * 3
