@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+
 import random
+import warnings
 from contextlib import contextmanager
 from typing import Any
 
@@ -62,7 +64,9 @@ class SDVModel:
                 frame[column] = to_seconds(frame[column])
         metadata = _detect_metadata(frame)
         cls = getattr(sdv.single_table, SDV_CLASSES[self.name])
-        self._synth = cls(metadata, **self._model_kwargs(len(frame)))
+        with warnings.catch_warnings():  # metadata is re-detected from the data on every fit, never reused
+            warnings.filterwarnings("ignore", message=".*saving the metadata.*", category=UserWarning)
+            self._synth = cls(metadata, **self._model_kwargs(len(frame)))
         with _seeded(self.seed):
             self._synth.fit(_wrap(frame))
         self.history = _loss_history(self._synth)
