@@ -149,8 +149,9 @@ class TableTransformer:
 
     def _detect_kind(self, col: pd.Series) -> str:
         dtype = col.dtype
-        if temporal_kind(dtype) is not None:
-            return temporal_kind(dtype)
+        temporal = temporal_kind(dtype)
+        if temporal is not None:
+            return temporal
         if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
             return "categorical"
         values = col.dropna().to_numpy(dtype=np.float64)

@@ -66,6 +66,11 @@ def to_seconds(values: pd.Series) -> np.ndarray:
     return np.where(index.isna(), np.nan, seconds)
 
 
+def seconds_series(values: pd.Series) -> pd.Series:
+    """`to_seconds` as a Series on the column's index (for code that treats dates as numbers)."""
+    return pd.Series(to_seconds(values), index=values.index, name=values.name)
+
+
 def timezone_name(values: pd.Series) -> str | None:
     """The time zone of a datetime column as a name pandas reads back ("Europe/Berlin", "UTC+01:00")."""
     tz = getattr(values.dtype, "tz", None)

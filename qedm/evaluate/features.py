@@ -17,7 +17,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from qedm.data.temporal import temporal_kind, to_seconds
+from qedm.data.temporal import seconds_series, temporal_kind
 from qedm.errors import ConfigError, DataError
 
 ColumnKind = Literal["numeric", "categorical"]
@@ -89,7 +89,7 @@ def _canonical(frame: pd.DataFrame, kinds: Mapping[str, ColumnKind], name: str) 
     for col, kind in kinds.items():
         series = frame[col]
         if kind == "numeric" and temporal_kind(series.dtype) is not None:
-            out[col] = pd.Series(to_seconds(series), index=frame.index)
+            out[col] = seconds_series(series)
         elif kind == "numeric":
             if pd.api.types.is_bool_dtype(series):
                 series = series.astype(float)

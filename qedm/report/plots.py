@@ -9,7 +9,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from qedm.data.temporal import temporal_kind, to_seconds
+from qedm.data.temporal import seconds_series, temporal_kind
 
 MAX_COLUMNS = 12  # marginal plots beyond this many columns stop being readable
 MAX_CATEGORIES = 15
@@ -73,7 +73,7 @@ def _is_numeric(values: pd.Series) -> bool:
 def _as_numbers(values: pd.Series) -> pd.Series:
     """float values of a numeric column (datetimes: seconds since the epoch), NaN where unparseable."""
     if temporal_kind(values.dtype) is not None:
-        return pd.Series(to_seconds(values), index=values.index)
+        return seconds_series(values)
     return pd.to_numeric(values, errors="coerce")
 
 
