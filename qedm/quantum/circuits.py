@@ -57,7 +57,7 @@ from torch import nn
 from qedm.errors import CircuitError
 from qedm.quantum.gates import gate_matrix, real_dtype
 from qedm.quantum.ir import Observable, Op, Param
-from qedm.quantum.kernels import LAYER_GROUP, Workspace, apply_fused_layers, apply_kron_layers, apply_reupload_layers
+from qedm.quantum.kernels import LAYER_GROUP, FusedPlan, Workspace, apply_fused_layers, apply_kron_layers, apply_reupload_layers
 from qedm.quantum.simulator import (
     amplitude_state,
     cnot_permutation,
@@ -173,7 +173,7 @@ class VQC(nn.Module):
         qubit_signs = z_signs(n_qubits, [(q,) for q in range(n_qubits)], self.real_dtype)
         self.register_buffer("qubit_signs", qubit_signs, persistent=False)
         self.register_buffer("entangler_inverse", torch.argsort(index), persistent=False)
-        self.dtype_probes: dict[torch.device, torch.Tensor] = {}  # [1, 1] self.dtype per device: the fused kernel's dtype
+        self.fused_tables: dict[torch.device, tuple] = {}  # per device: a [1, 1] self.dtype probe and the FusedPlan
         self.workspace = Workspace()  # scratch reused across forward/backward calls (a cache, not state)
         # phase row of angles (a [n], c [n]): -1/2 (a . z(r) + c . z(moved r)), see _layer_factors
         phase_signs = -0.5 * torch.cat([qubit_signs, qubit_signs[index]], 1).T
@@ -282,7 +282,16 @@ class VQC(nn.Module):
         Lb - 1 matmuls (`apply_fused_layers` on the identity): independent of the batch.
         """
         eye = torch.eye(2**self.n_qubits, dtype=self.dtype, device=weights.device)
-        return apply_fused_layers(eye, weights, self.entangler_index, qubit_signs=self.qubit_signs)
+        return apply_fused_layers(eye, weights, self.entangler_index, plan=self._fused_tables(weights.device)[1])
+
+    def _fused_tables(self, device: torch.device) -> tuple[torch.Tensor, FusedPlan]:
+        """The fused kernel's dtype probe [1, 1] and its FusedPlan on this device (built once)."""
+        tables = self.fused_tables.get(device)
+        if tables is None:
+            probe = torch.zeros(1, 1, dtype=self.dtype, device=device)
+            plan = FusedPlan(self.entangler_index.to(device), self.n_qubits, self.real_dtype)
+            tables = self.fused_tables.setdefault(device, (probe, plan))
+        return tables
 
     def _layers(self, state: torch.Tensor, weights: torch.Tensor, mode: str, final_phase: bool,
                 signs: torch.Tensor | None, gather_first: bool = False) -> torch.Tensor:
@@ -293,8 +302,7 @@ class VQC(nn.Module):
         """
         if mode != "fused":
             return self._evolve(state, weights, final_phase, signs, gather_first)
-        return apply_fused_layers(state, weights, self.entangler_index, signs, self.qubit_signs,
-                                  inverse=self.entangler_inverse)
+        return apply_fused_layers(state, weights, self.entangler_index, signs, plan=self._fused_tables(state.device)[1])
 
     def _final_state(self, x: torch.Tensor, weights: torch.Tensor, final_phase: bool,
                      signs: torch.Tensor | None = None) -> torch.Tensor:
@@ -311,11 +319,8 @@ class VQC(nn.Module):
         product = self.encoding == "angle" and mode == "layers" and self.n_layers > 0
         if self.encoding == "angle" and mode == "fused" and self.n_layers > 0:  # whole circuit in one kernel
             angles = torch.nn.functional.pad(x, (0, n - self.n_inputs)) if self.n_inputs < n else x
-            probe = self.dtype_probes.get(x.device)
-            if probe is None:
-                probe = self.dtype_probes.setdefault(x.device, torch.zeros(1, 1, dtype=self.dtype, device=x.device))
-            return apply_fused_layers(probe, weights, self.entangler_index, signs, self.qubit_signs, angles,
-                                      self.entangler_inverse)
+            probe, plan = self._fused_tables(x.device)
+            return apply_fused_layers(probe, weights, self.entangler_index, signs, angles, plan)
         if product:  # RY(x) then Rot on each wire is still a product state: skip layer 0's GEMMs
             angles = torch.nn.functional.pad(x, (0, n - self.n_inputs)) if self.n_inputs < n else x
             rot = gate_matrix("Rot", weights[0], self.dtype)  # [n, 2, 2]

@@ -18,6 +18,8 @@ autograd's backward stays short as well.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from qedm.errors import CircuitError
@@ -254,86 +256,144 @@ def _bit_flips(n_qubits: int, dtype: torch.dtype, device: torch.device) -> tuple
     return _FLIP_CACHE[key]
 
 
+class FusedPlan:
+    """Index and sign tables of `apply_fused_layers` for one register and entangler (VQC keeps one per device).
+
+    The layers are built with the CNOT row gather already applied: row j of layer l's kron is
+    row index[j] of the kron of the Rot matrices. Its real part R[j, c] is the product over
+    wires q of RY(b_lq)[bit_q(index[j]), bit_q(c)], formed by two gathers (per-half krons from
+    the RY entries, then the full kron from the halves) and two products: measured 67 -> 22 us
+    at n=6 against chained broadcast products (whose 6-d broadcasts cost ~15 us each) and the
+    separate row gather.
+    """
+
+    def __init__(self, index: torch.Tensor, n_qubits: int, dtype: torch.dtype) -> None:
+        device, n, dim = index.device, n_qubits, 2**n_qubits
+        self.n_qubits, self.index, self.inverse = n, index, torch.argsort(index)
+        zs = z_signs(n, [(q,) for q in range(n)], dtype).to(device)  # [D, n]
+        self.zs, self.moved_zs = zs, zs.index_select(0, index)  # moved: the signs of the gathered rows
+        # one cos of weights [L, 3n] @ angle_map + offsets gives every trig value of the layers: the RY entries
+        # [L, 4n] (entry 4q + 2 * row bit + column bit of wire q: cos(b/2) or cos(b/2 +- pi/2) = -+sin(b/2)),
+        # a 1 (pads the short half of an odd n), then cos and -sin of the phase angles theta (a . z(column) / 2,
+        # then c . z(index[row]) / 2: E = exp(-i theta_row - i theta_column)) [L, 4D]
+        ry_cols, phase_cols = 4 * n + 1, 2 * dim
+        angle_map = torch.zeros(3 * n, ry_cols + 2 * phase_cols, dtype=dtype)
+        offsets = torch.zeros(ry_cols + 2 * phase_cols, dtype=dtype)
+        wires = torch.arange(n)
+        for entry, shift in enumerate((0.0, math.pi / 2, -math.pi / 2, 0.0)):
+            angle_map[3 * wires + 1, 4 * wires + entry] = 0.5
+            offsets[4 * wires + entry] = shift
+        for start in (ry_cols, ry_cols + phase_cols):
+            angle_map[0::3, start:start + dim] = 0.5 * zs.T.cpu()
+            angle_map[2::3, start + dim:start + phase_cols] = 0.5 * self.moved_zs.T.cpu()
+        offsets[ry_cols + phase_cols:] = math.pi / 2
+        self.angle_map, self.angle_offsets, self.ry_cols = angle_map.to(device), offsets.to(device), ry_cols
+        # the angle encoding's cos(x/2) then sin(x/2) per wire, [2n, B], from one cos as well
+        self.input_map = torch.cat([0.5 * torch.eye(n, dtype=dtype)] * 2).to(device)
+        self.input_offsets = torch.tensor([[0.0]] * n + [[-math.pi / 2]] * n, dtype=dtype, device=device)
+        self.flips, self.bit_signs, _, _ = _bit_flips(n, dtype, device)
+        bits_of_rows = (torch.arange(dim)[:, None] >> (n - 1 - wires)) & 1  # [D, n]
+        self.product_rows = (wires + n * bits_of_rows).reshape(-1).to(device)  # rows of the [2n, B] vector table
+        rows, bits = torch.arange(dim), (1 << (n - 1 - wires))[:, None]
+        inverse = self.inverse.cpu()
+        # entries (inverse[r], inverse[r ^ bit_q]) of a row-gathered [D, D] product, flat [n * D]
+        self.cross_index = (inverse[rows] * dim + inverse[rows ^ bits]).reshape(-1).to(device)
+        self.half = (n + 1) // 2
+        self.kron_first, self.kron_second = (t.to(device) for t in _kron_indices(n, index.cpu()))
+
+
+def _kron_indices(n: int, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Flat gather indices of `FusedPlan`: RY entries [L, 4n (+1)] -> half krons [L, 2, h, Dh*Dh] -> [L, 2, D, D].
+
+    Wire q's RY entry (row bit, column bit) sits at 4q + 2 * row bit + column bit of the table;
+    a half kron is laid out Dh x Dh (Dh = 2**h, h = ceil(n/2)), the short half of an odd n in
+    its top-left corner with the trailing 1 of the table as its missing wire. The second index
+    picks, for row j (basis state index[j]) and column c, the two halves' entries.
+    """
+    half = (n + 1) // 2
+    dh, low = 2**half, n - half
+    first = torch.full((2, half, dh, dh), 4 * n, dtype=torch.long)
+    for k, (start, size) in enumerate([(0, half), (half, low)]):
+        r, c = torch.arange(2**size)[:, None], torch.arange(2**size)[None, :]
+        for w in range(size):
+            shift = size - 1 - w
+            first[k, w, :2**size, :2**size] = 4 * (start + w) + 2 * ((r >> shift) & 1) + ((c >> shift) & 1)
+    r, c = index[:, None], torch.arange(2**n)[None, :]
+    mask = (1 << low) - 1
+    second = torch.stack([(r >> low) * dh + (c >> low), dh * dh + (r & mask) * dh + (c & mask)])
+    return first.reshape(-1), second.reshape(-1)
+
+
 class _FusedLayers(torch.autograd.Function):
     """All layers fused into one unitary U, applied with one GEMM; hand-written backward.
 
     For small registers the cost is kernel calls, not flops, so forward and backward are a
-    fixed handful of batched ops. Layer l's Rot kron is K_l = E_l * R_l (elementwise): R_l the
-    real kron of the RY(b) factors, E_l = exp(i phi_l) the RZ(c) (row) and RZ(a) (column)
-    phases. Backward: the composition chain rule gives G_l = dL/dK_l for every layer (L - 1
-    sequential GEMMs and one batched GEMM); with H_l = conj(G_l) * K_l the a and c gradients
-    are 1/2 Im of H_l's column and row sums against the Z signs (dRot/da = Rot (-i/2 Z),
-    dRot/dc = (-i/2 Z) Rot). dR_l/db_q is R_l with wire q's row bit flipped times a sign
-    (`_bit_flips`), so the b gradients are entries (r, r ^ bit_q) of W_l R_l^T, W_l =
+    fixed handful of batched ops. Layer l is M_l = E_l * R_l (elementwise), rows already in
+    the entangler's gathered order (`FusedPlan`): R_l the real kron of the RY(b) factors,
+    E_l = exp(i phi_l) the RZ(c) (row) and RZ(a) (column) phases. Backward: the composition
+    chain rule gives G_l = dL/dM_l for every layer (L - 1 sequential GEMMs and one batched
+    GEMM); with H_l = conj(G_l) * M_l the a and c gradients are 1/2 Im of H_l's column and row
+    sums against the (moved) Z signs (dRot/da = Rot (-i/2 Z), dRot/dc = (-i/2 Z) Rot). dR/db_q
+    is R with wire q's bit of the row's basis state flipped, times a sign (`_bit_flips`), so
+    the b gradients are entries (inverse[r], inverse[r ^ bit_q]) of W_l R_l^T, W_l =
     Re(conj(G_l) E_l): one batched real GEMM and a gather. The input gradient of the product
     state uses the same flip.
     """
 
     @staticmethod
-    def forward(ctx, state, weights, index, signs, qubit_signs, angles, inverse):
+    def forward(ctx, state, weights, signs, angles, plan):
         n_layers, n = weights.shape[:2]
         dim = 2**n
-        zs = qubit_signs.to(weights.dtype)
-        # every half-angle in one trig pass: b [L*n]; w_j . z(r) for j = a, b, c [L*3*D] (RZ(c): row phases,
-        # RZ(a): column phases; the b rows are not used); x [B*n]
-        parts = [weights[..., 1].reshape(-1), (weights.mT @ zs.T).view(-1)]
-        if angles is not None:
-            parts.append(angles.reshape(-1))
-        half = torch.cat(parts).mul_(0.5)
-        cos, sin = torch.cos(half), torch.sin(half)
-        cut, end = n_layers * n, n_layers * (n + 3 * dim)
-        neg_sin = -sin[:end]
-        ry = torch.stack([cos[:cut], neg_sin[:cut], sin[:cut], cos[:cut]], -1).view(n_layers, n, 2, 2)
-        real_kron = kron_chain(ry)  # [L, D, D]
-        # E = exp(-i/2 (c . z(row) + a . z(col))): the outer product of a row and a column phase vector
-        units = torch.complex(cos[cut:end], neg_sin[cut:]).to(state.dtype).view(n_layers, 3, dim)
-        phases = units[:, 2, :, None] * units[:, 0, None, :]  # [L, D, D]
-        krons = phases * real_kron
-        layers = krons.index_select(1, index)  # CNOT rows gathered
+        trig = torch.cos(torch.addmm(plan.angle_offsets, weights.view(n_layers, 3 * n), plan.angle_map))
+        table = trig[:, :plan.ry_cols]  # RY entries per wire and a 1
+        halves = table.index_select(1, plan.kron_first).view(n_layers, 2, plan.half, -1).prod(2).view(n_layers, -1)
+        pair = halves.index_select(1, plan.kron_second).view(n_layers, 2, dim, dim)
+        real_kron = torch.mul(pair[:, 0], pair[:, 1])  # [L, D, D], rows gathered
+        units = torch.complex(trig[:, plan.ry_cols:plan.ry_cols + 2 * dim], trig[:, plan.ry_cols + 2 * dim:])
+        units = units.to(state.dtype).view(n_layers, 2, dim)  # exp(-i theta): columns, then rows
+        phases = units[:, 1, :, None] * units[:, 0, None, :]  # [L, D, D]
+        layers = phases * real_kron
         prefix = torch.empty_like(layers)
         prefix[0] = layers[0]
         for layer in range(1, layers.shape[0]):
             torch.mm(layers[layer], prefix[layer - 1], out=prefix[layer])
         unitary = prefix[-1]
         if angles is not None:  # RY(angles[:, q]) on qubit q of |0...0>: a real product state
-            batch = angles.shape[0]
-            table = torch.stack([cos[end:].view(batch, n).T, sin[end:].view(batch, n).T], 1).view(2 * n, batch)
-            rows = _bit_flips(n, weights.dtype, weights.device)[3]
-            state = table.index_select(0, rows).view(dim, n, batch).prod(1)  # real [D, B]
+            vectors = torch.cos(torch.addmm(plan.input_offsets, plan.input_map, angles.T))  # [2n, B]: cos, sin of x/2
+            state = vectors.index_select(0, plan.product_rows).view(dim, n, -1).prod(1)  # real [D, B]
             stacked = torch.cat([unitary.real, unitary.imag])  # [2D, D]: U on a real state is one real GEMM
             psi = (stacked @ state).view(2, *state.shape)  # (re, im)
             ctx.stacked = stacked
         else:
             psi = torch.view_as_real(unitary @ state).permute(2, 0, 1)
-        ctx.state, ctx.inverse, ctx.krons, ctx.layers, ctx.real_kron = state, inverse, krons, layers, real_kron
-        ctx.prefix, ctx.signs, ctx.zs, ctx.psi, ctx.phases = prefix, signs, zs, psi, phases
+        ctx.state, ctx.layers, ctx.real_kron, ctx.prefix = state, layers, real_kron, prefix
+        ctx.signs, ctx.psi, ctx.phases, ctx.plan = signs, psi, phases, plan
         if signs is None:
             return torch.complex(psi[0], psi[1])
         return (signs.T @ psi[0].square().addcmul_(psi[1], psi[1])).T
 
     @staticmethod
     def backward(ctx, grad):
-        state, krons, layers, prefix, signs, psi = ctx.state, ctx.krons, ctx.layers, ctx.prefix, ctx.signs, ctx.psi
-        n_layers, dim, n = krons.shape[0], krons.shape[1], ctx.zs.shape[1]
+        state, layers, prefix, signs, psi, plan = ctx.state, ctx.layers, ctx.prefix, ctx.signs, ctx.psi, ctx.plan
+        n_layers, dim, n = layers.shape[0], layers.shape[1], plan.n_qubits
         # g_psi is HALF of dL/dpsi (re, im) [2, D, B]; the halves cancel against the 1/2 of the angle derivatives
         if signs is not None:
             g_psi = psi * (signs @ grad.T)
         else:
             g_psi = 0.5 * torch.view_as_real(grad.resolve_conj()).permute(2, 0, 1)
         grad_state = grad_angles = None
-        flips, bit_signs, cross_index, _ = _bit_flips(n, ctx.zs.dtype, ctx.zs.device)
-        if ctx.needs_input_grad[5]:  # d psi0[r] / d x_q = sign_q(r) psi0[r ^ bit_q] / 2
+        if ctx.needs_input_grad[3]:  # d psi0[r] / d x_q = sign_q(r) psi0[r ^ bit_q] / 2
             grad_real = ctx.stacked.T @ g_psi.reshape(-1, g_psi.shape[-1])  # [D, B]
-            flipped = state.index_select(0, flips).view(n, dim, -1)
-            grad_angles = (bit_signs.mT @ (flipped * grad_real))[:, 0].T  # [B, n]
+            flipped = state.index_select(0, plan.flips).view(n, dim, -1)
+            grad_angles = (plan.bit_signs.mT @ (flipped * grad_real))[:, 0].T  # [B, n]
         elif ctx.needs_input_grad[0]:
             grad_state = prefix[-1].mH @ torch.complex(2 * g_psi[0], 2 * g_psi[1])
         if not ctx.needs_input_grad[1]:
-            return grad_state, None, None, None, None, grad_angles, None
+            return grad_state, None, None, grad_angles, None
         # reverse mode through U = M_{L-1} ... M_0: with F_{L-1} = dL/dU and F_{l-1} = M_l^H F_l,
         # dL/dM_l = F_l P_{l-1}^H (l >= 1, P the prefix products) and dL/dM_0 = F_0. Run on the
         # conjugates C_l = conj(F_l): C_{l-1} = M_l^T C_l and conj(dL/dM_l) = C_l P_{l-1}^T need
-        # transposes only (a conjugated GEMM operand is copied first), and conj(dL/dK_l) is what follows
+        # transposes only (a conjugated GEMM operand is copied first)
         outer = torch.empty_like(layers)  # C_l
         if hasattr(ctx, "stacked"):
             g_stacked = g_psi.reshape(-1, g_psi.shape[-1]) @ state.T  # [2D, D]: (Re, Im) of dL/dU
@@ -344,37 +404,33 @@ class _FusedLayers(torch.autograd.Function):
             torch.mm(layers[layer].mT, outer[layer], out=outer[layer - 1])
         if n_layers > 1:  # conj(dL/dM_l) = C_l P_{l-1}^T for l >= 1, in place of C_l
             outer[1:] = outer[1:] @ prefix[:-1].mT
-        g_conj = outer.index_select(1, ctx.inverse) * ctx.phases  # conj(dL/dK_l) E_l [L, D, D]
-        h_imag = g_conj.imag * ctx.real_kron  # Im(conj(G) K)
-        grad_a = h_imag.sum(1) @ ctx.zs
-        grad_c = h_imag.sum(2) @ ctx.zs
-        cross = (g_conj.real.contiguous() @ ctx.real_kron.mT).view(n_layers, -1)  # [L, D * D]: (W R^T)[r, r']
-        grad_b = (cross.index_select(1, cross_index).view(n_layers, n, dim) * bit_signs[:, :, 0]).sum(-1)
-        return grad_state, torch.stack([grad_a, grad_b, grad_c], -1), None, None, None, grad_angles, None
+        g_conj = outer.mul_(ctx.phases)  # conj(dL/dM_l) E_l [L, D, D]
+        h_imag = g_conj.imag * ctx.real_kron  # Im(conj(G) M)
+        grad_a = h_imag.sum(1) @ plan.zs
+        grad_c = h_imag.sum(2) @ plan.moved_zs
+        cross = (g_conj.real.contiguous() @ ctx.real_kron.mT).view(n_layers, -1)  # [L, D * D]: (W R^T)[j, j']
+        grad_b = (cross.index_select(1, plan.cross_index).view(n_layers, n, dim) * plan.bit_signs[:, :, 0]).sum(-1)
+        return grad_state, torch.stack([grad_a, grad_b, grad_c], -1), None, grad_angles, None
 
 
 @torch.compiler.disable  # measured: compiling took ~1 min and ran 4x slower (complex ops); workspace stays eager
 def apply_fused_layers(
     state: torch.Tensor, weights: torch.Tensor, index: torch.Tensor, signs: torch.Tensor | None = None,
-    qubit_signs: torch.Tensor | None = None, angles: torch.Tensor | None = None,
-    inverse: torch.Tensor | None = None,
+    angles: torch.Tensor | None = None, plan: FusedPlan | None = None,
 ) -> torch.Tensor:
     """Rot layers weights [L, n, 3] (Rot on every wire, then the row gather `index`) as one fused unitary.
 
-    state [2**n, B] complex -> [2**n, B], or with `signs` [2**n, m] the Z expectations [B, m];
-    qubit_signs [2**n, n] (the <Z_q> signs) may be passed precomputed. With `angles` [B, n]
-    the input state is the RY angle encoding of them (built inside, its gradient in closed
-    form; `state` then only gives the complex dtype). Builds the 2**n x 2**n unitary
+    state [2**n, B] complex -> [2**n, B], or with `signs` [2**n, m] the Z expectations [B, m].
+    With `angles` [B, n] the input state is the RY angle encoding of them (built inside, its
+    gradient in closed form; `state` then only gives the complex dtype). `plan` (the tables
+    for this index, dtype and device) may be passed prebuilt. Builds the 2**n x 2**n unitary
     (L * 8**n complex MACs), so it pays only for small n.
     """
     if weights.shape[0] == 0:
         raise CircuitError("apply_fused_layers needs at least one layer")
-    n = weights.shape[1]
-    if qubit_signs is None:
-        qubit_signs = z_signs(n, [(q,) for q in range(n)], weights.dtype).to(weights.device)
-    if inverse is None:
-        inverse = torch.argsort(index)
-    return _FusedLayers.apply(state.contiguous(), weights, index, signs, qubit_signs, angles, inverse)
+    if plan is None:
+        plan = FusedPlan(index, weights.shape[1], weights.dtype)
+    return _FusedLayers.apply(state.contiguous(), weights.contiguous(), signs, angles, plan)
 
 
 @torch.compiler.disable  # see apply_fused_layers
