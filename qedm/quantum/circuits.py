@@ -345,7 +345,9 @@ class VQC(nn.Module):
                 f"weights must have {self.weights.numel()} entries (shape {tuple(self.weights.shape)}), "
                 f"got shape {tuple(weights.shape)}"
             )
-        weights = weights.to(device=x.device, dtype=self.real_dtype).reshape(self.n_layers, self.n_qubits, 3)
+        weights = weights.to(device=x.device, dtype=self.real_dtype)
+        if weights.shape != self.weights.shape:  # the module's own weights: no reshape node in the graph
+            weights = weights.reshape(self.weights.shape)
         if shift is None:
             return x, weights, self.execution == "gates"
         param = self.ops()[shift[0]].params[shift[1]]
