@@ -89,12 +89,30 @@ class _Lease:
             workspace.give(self.tensor)
 
 
+_KRON_INDEX: dict = {}
+
+
 def _ry_krons(b: torch.Tensor, groups) -> list[torch.Tensor]:
-    """The kron of the RY(b) factors per wire group: b [Lb, n] -> [Lb, D, D] per group."""
-    half = b * 0.5
-    cos, sin = torch.cos(half), torch.sin(half)
-    ry = torch.stack([cos, -sin, sin, cos], -1).reshape(*b.shape, 2, 2)
-    return [kron_chain(ry[:, start:start + size]) for start, size in groups]
+    """The kron of the RY(b) factors per wire group: b [Lb, n] -> [Lb, D, D] per group (no autograd).
+
+    Entry (r, c) of a group's kron is the product over its wires of RY[bit(r), bit(c)], so the
+    kron is one gather of a [Lb, 4n] table of RY entries (cos(b/2 + offset): c, -s, s, c) and a
+    product over the wires: measured 71 -> ~20 us for two groups of 4 wires, against chained
+    broadcast products (each a ~15 us 6-d broadcast).
+    """
+    n, device = b.shape[1], b.device
+    offsets = torch.tensor([0.0, math.pi / 2, -math.pi / 2, 0.0], dtype=b.dtype, device=device)
+    table = torch.cos(b[:, :, None] * 0.5 + offsets).view(b.shape[0], 4 * n)
+    mats = []
+    for start, size in groups:
+        key = (start, size, device)
+        if key not in _KRON_INDEX:
+            d, wires = 2**size, torch.arange(size)[:, None, None]
+            r, c = torch.arange(d)[None, :, None], torch.arange(d)[None, None, :]
+            shift = size - 1 - wires
+            _KRON_INDEX[key] = (4 * (start + wires) + 2 * ((r >> shift) & 1) + ((c >> shift) & 1)).reshape(-1).to(device)
+        mats.append(table.index_select(1, _KRON_INDEX[key]).view(b.shape[0], size, 2**size, 2**size).prod(1))
+    return mats
 
 
 def _ry_angle_grads(b: torch.Tensor, mats, grad_mats, groups) -> torch.Tensor:
