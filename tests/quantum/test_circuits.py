@@ -146,17 +146,18 @@ def test_cost_model_prefers_fused_only_for_small_registers():
     assert choose_execution(12, 6, 128) == "layers"
 
 
-def test_workspace_is_not_reused_while_a_graph_can_read_it():
-    vqc = VQC(7, 3, init="uniform", seed=2, execution="layers")
-    x1, x2 = torch.rand(5, 7, requires_grad=True), torch.rand(5, 7, requires_grad=True)
-    out1, out2 = vqc(x1), vqc(x2)  # two live graphs: each must keep its own saved states
-    (g1,) = torch.autograd.grad(out1.sum(), x1)
-    (g2,) = torch.autograd.grad(out2.sum(), x2)
+@pytest.mark.parametrize("n_qubits, execution", [(7, "layers"), (5, "fused"), (6, "fused")])
+def test_scratch_is_not_reused_while_a_graph_can_read_it(n_qubits, execution):
+    """Live graphs of equal and of different batch sizes: reused workspace / scratch buffers must not leak between them."""
+    vqc = VQC(n_qubits, 3, init="uniform", seed=2, execution=execution)
+    xs = [torch.rand(batch, n_qubits, requires_grad=True) for batch in (5, 5, 3)]
+    outs = [vqc(x) for x in xs]  # each graph must keep its own saved states
+    grads = [torch.autograd.grad(out.sum(), (x, vqc.weights)) for out, x in zip(outs, xs)]
     vqc.execution = "gates"
-    (r1,) = torch.autograd.grad(vqc(x1).sum(), x1)
-    (r2,) = torch.autograd.grad(vqc(x2).sum(), x2)
-    torch.testing.assert_close(g1, r1, atol=1e-5, rtol=0)
-    torch.testing.assert_close(g2, r2, atol=1e-5, rtol=0)
+    for x, got in zip(xs, grads):
+        ref = torch.autograd.grad(vqc(x).sum(), (x, vqc.weights))
+        for g, r in zip(got, ref):
+            torch.testing.assert_close(g, r, atol=1e-5, rtol=0)
 
 
 def test_errors_name_shapes_and_choices():
