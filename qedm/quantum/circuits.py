@@ -57,14 +57,13 @@ from torch import nn
 from qedm.errors import CircuitError
 from qedm.quantum.gates import gate_matrix, real_dtype
 from qedm.quantum.ir import Observable, Op, Param
-from qedm.quantum.kernels import LAYER_GROUP, FusedPlan, Workspace, apply_fused_layers, apply_kron_layers, apply_reupload_layers
+from qedm.quantum.kernels import LAYER_GROUP, FusedPlan, HeadPlan, Workspace, apply_fused_layers, apply_kron_layers, apply_reupload_layers
 from qedm.quantum.simulator import (
     amplitude_state,
     cnot_permutation,
     kron_groups,
     permute_rows,
     product_state_ry,
-    outer_rows,
     product_state_rows,
     ry_vectors,
     run_ops,
@@ -174,6 +173,7 @@ class VQC(nn.Module):
         self.register_buffer("qubit_signs", qubit_signs, persistent=False)
         self.register_buffer("entangler_inverse", torch.argsort(index), persistent=False)
         self.fused_tables: dict[torch.device, tuple] = {}  # per device: a [1, 1] self.dtype probe and the FusedPlan
+        self.head_plans: dict[torch.device, HeadPlan] = {}  # per device: the kron-layer kernel's head tables
         self.workspace = Workspace()  # scratch reused across forward/backward calls (a cache, not state)
         # phase row of angles (a [n], c [n]): -1/2 (a . z(r) + c . z(moved r)), see _layer_factors
         phase_signs = -0.5 * torch.cat([qubit_signs, qubit_signs[index]], 1).T
@@ -257,23 +257,35 @@ class VQC(nn.Module):
         return product_state_ry(torch.nn.functional.pad(x, (0, n - k)) if k < n else x, self.dtype)
 
     def _evolve(
-        self, state: torch.Tensor, weights: torch.Tensor, final_phase: bool = True, signs: torch.Tensor | None = None,
-        gather_first: bool = False,
+        self, state: torch.Tensor | None, weights: torch.Tensor, final_phase: bool = True,
+        signs: torch.Tensor | None = None, head: tuple[torch.Tensor, torch.Tensor] | None = None,
+        c_before: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Apply layers weights [Lb, n, 3] to a basis-first state [2**n, C] -> [2**n, C] (or [C, m] with signs).
 
         Rot(a, b, c) = RZ(c) RY(b) RZ(a): the RYs of a layer are a real kron per wire group
         (`apply_kron_layers`), the RZs diagonal phases. Phase row l (before layer l's RYs)
         merges RZ(a_l) with RZ(c_{l-1}) moved through layer l-1's CNOT permutation; row Lb is
-        the last RZ(c), dropped when final_phase=False (no Z measurement sees it).
+        the last RZ(c), dropped when final_phase=False (no Z measurement sees it). With `head`
+        (angles, layer-0 (a, b)) the state is layer 0 on the angle encoding, built in the
+        kernel; its RZ(c) is `c_before`, and its CNOTs are applied first.
         """
         a, b, c = weights.unbind(-1)
         pad = torch.nn.functional.pad
-        angles = torch.cat([pad(a, (0, 0, 0, 1)), pad(c, (0, 0, 1, 0))], 1)  # [Lb + 1, 2n]
+        c_rows = pad(c, (0, 0, 1, 0)) if c_before is None else torch.cat([c_before[None], c])
+        angles = torch.cat([pad(a, (0, 0, 0, 1)), c_rows], 1)  # [Lb + 1, 2n]
         phases = angles @ self.phase_signs  # [Lb + 1, 2**n]
+        plan = None if head is None else self._head_plan(weights.device)
         return apply_kron_layers(state, b, phases if final_phase else phases[:-1], self.entangler_index,
                                  self.n_qubits, self.entangler_inverse, signs, self.workspace,
-                                 gather_first=gather_first)
+                                 gather_first=head is not None, head=head, head_plan=plan)
+
+    def _head_plan(self, device: torch.device) -> HeadPlan:
+        """The kron-layer kernel's HeadPlan on this device (built once)."""
+        plan = self.head_plans.get(device)
+        if plan is None:
+            plan = self.head_plans.setdefault(device, HeadPlan(self.n_qubits, self.real_dtype, device))
+        return plan
 
     def fused_unitary(self, weights: torch.Tensor) -> torch.Tensor:
         """The layers weights [Lb, n, 3] as one matrix U [2**n, 2**n] (final state = U @ state).
@@ -294,14 +306,10 @@ class VQC(nn.Module):
         return tables
 
     def _layers(self, state: torch.Tensor, weights: torch.Tensor, mode: str, final_phase: bool,
-                signs: torch.Tensor | None, gather_first: bool = False) -> torch.Tensor:
-        """Layers on a basis-first state [2**n, B] -> [2**n, B] (or <signs> [B, m]): directly or fused.
-
-        gather_first (layers only): the state, or its two halves (see `apply_kron_layers`),
-        still lacks the entangler gather of the layer before it.
-        """
+                signs: torch.Tensor | None) -> torch.Tensor:
+        """Layers on a basis-first state [2**n, B] -> [2**n, B] (or <signs> [B, m]): directly or fused."""
         if mode != "fused":
-            return self._evolve(state, weights, final_phase, signs, gather_first)
+            return self._evolve(state, weights, final_phase, signs)
         return apply_fused_layers(state, weights, self.entangler_index, signs, plan=self._fused_tables(state.device)[1])
 
     def _final_state(self, x: torch.Tensor, weights: torch.Tensor, final_phase: bool,
@@ -311,29 +319,26 @@ class VQC(nn.Module):
         With `signs` [2**n, m] it returns the expectations [B, m] instead.
         """
         batch, n = x.shape[0], self.n_qubits
+        padded = self.encoding in ("angle", "reupload") and self.n_inputs < n
+        angles = torch.nn.functional.pad(x, (0, n - self.n_inputs)) if padded else x
         if self.encoding == "reupload" and self.n_layers > 0:  # per-row gates: Rot(w) RY(x) merged per wire
-            angles = torch.nn.functional.pad(x, (0, n - self.n_inputs)) if self.n_inputs < n else x
             out = apply_reupload_layers(gate_matrix("Rot", weights, self.dtype), angles, self.entangler_index, signs)
             return out if signs is not None else out.T
         mode = self.execution if self.execution != "auto" else choose_execution(n, self.n_layers, batch)
-        product = self.encoding == "angle" and mode == "layers" and self.n_layers > 0
-        if self.encoding == "angle" and mode == "fused" and self.n_layers > 0:  # whole circuit in one kernel
-            angles = torch.nn.functional.pad(x, (0, n - self.n_inputs)) if self.n_inputs < n else x
-            probe, plan = self._fused_tables(x.device)
-            return apply_fused_layers(probe, weights, self.entangler_index, signs, angles, plan)
-        if product:  # RY(x) then Rot on each wire is still a product state: skip layer 0's GEMMs
-            angles = torch.nn.functional.pad(x, (0, n - self.n_inputs)) if self.n_inputs < n else x
-            rot = gate_matrix("Rot", weights[0], self.dtype)  # [n, 2, 2]
+        if self.encoding == "angle" and self.n_layers > 0:
+            if mode == "fused":  # the whole circuit in one kernel
+                probe, plan = self._fused_tables(x.device)
+                return apply_fused_layers(probe, weights, self.entangler_index, signs, angles, plan)
+            if self.n_layers > 1:  # layer 0 leaves a product state: the kernel builds it (HeadPlan)
+                return self._evolve(None, weights[1:], final_phase, signs, head=(angles, weights[0, :, :2]),
+                                    c_before=weights[0, :, 2])
+            rot = gate_matrix("Rot", weights[0], self.dtype)  # one layer: Rot RY(x) on each wire, then the CNOTs
             vectors = rot @ ry_vectors(angles).to(self.dtype).permute(1, 2, 0)  # [n, 2, B]
-            half = (n + 1) // 2  # the state as two halves: the kernel builds their product
-            state = (product_state_rows(vectors[:half]), product_state_rows(vectors[half:]))
+            state = permute_rows(product_state_rows(vectors), self.entangler_index)
         else:
             state = self._encode(x).T.contiguous()
-        rest = weights[1:] if product else weights
-        if rest.shape[0]:  # the kron-layer kernel applies layer 0's gather itself
-            return self._layers(state, rest, mode, final_phase, signs, gather_first=product)
-        if product:  # layer 0's CNOT gather is still to apply
-            state = permute_rows(outer_rows(*state), self.entangler_index)
+            if weights.shape[0]:
+                return self._layers(state, weights, mode, final_phase, signs)
         return state if signs is None else (state.real**2 + state.imag**2).T @ signs
 
     def _resolve(self, x: torch.Tensor, weights: torch.Tensor | None, shift) -> tuple[torch.Tensor, torch.Tensor, bool]:

@@ -15,8 +15,10 @@ from qedm.quantum.simulator import (
     cnot_permutation,
     expval_z,
     probabilities,
+    product_state,
     product_state_ry,
     run_ops,
+    ry_vectors,
     z_signs,
 )
 
@@ -141,28 +143,33 @@ def test_kron_layers_equal_gate_by_gate_with_gradients(max_group, gather_first):
         torch.testing.assert_close(got, want)
 
 
+@pytest.mark.parametrize("n", [5, 6])
 @pytest.mark.parametrize("signs", [False, True])
-def test_kron_layers_from_two_halves_equal_the_full_state(signs):
-    """The state given as (lead, tail) halves gives the same outputs and the same gradients as their product."""
-    n, n_layers, rng = 5, 2, np.random.default_rng(8)
-    lead = torch.tensor(rng.normal(size=(8, 3)) + 1j * rng.normal(size=(8, 3)), requires_grad=True)
-    tail = torch.tensor(rng.normal(size=(4, 3)) + 1j * rng.normal(size=(4, 3)), requires_grad=True)
+def test_kron_layers_with_a_product_head_equal_the_explicit_state(n, signs):
+    """head=(x, (a, b)) gives the outputs and gradients of the explicit state RY(b) RZ(a) RY(x)|0> per wire."""
+    n_layers, rng = 2, np.random.default_rng(8)
+    x = torch.tensor(rng.uniform(-3, 3, size=(3, n)), requires_grad=True)
+    head = torch.tensor(rng.normal(size=(n, 2)), requires_grad=True)
     b = torch.tensor(rng.normal(size=(n_layers, n)), requires_grad=True)
     phases = torch.tensor(rng.normal(size=(n_layers, 2**n)), requires_grad=True)
     index = cnot_permutation([(q, (q + 1) % n) for q in range(n)], n)
     sign_matrix = z_signs(n, [(q,) for q in range(n)], torch.float64) if signs else None
-    full = (lead[:, None, :] * tail[None, :, :]).reshape(2**n, 3)
-    ours = apply_kron_layers((lead, tail), b, phases, index, n, signs=sign_matrix, gather_first=True)
+    per_wire = gate_matrix("RY", head[:, 1:], torch.complex128) @ gate_matrix("RZ", head[:, :1], torch.complex128)
+    vectors = per_wire[None] @ ry_vectors(x).to(torch.complex128)[..., None]  # [B, n, 2, 1]
+    full = product_state(vectors[..., 0]).T  # [2**n, B]
+    ours = apply_kron_layers(None, b, phases, index, n, signs=sign_matrix, gather_first=True, head=(x, head))
     ref = apply_kron_layers(full, b, phases, index, n, signs=sign_matrix, gather_first=True)
     torch.testing.assert_close(ours, ref)
     cot = torch.tensor(rng.normal(size=tuple(ref.shape)) + (0j if signs else 1j * rng.normal(size=tuple(ref.shape))))
     loss = lambda out: (out * cot).real.sum()  # noqa: E731
-    grads = torch.autograd.grad(loss(ours), (lead, tail, b, phases))
-    refs = torch.autograd.grad(loss(ref), (lead, tail, b, phases))
+    grads = torch.autograd.grad(loss(ours), (x, head, b, phases))
+    refs = torch.autograd.grad(loss(ref), (x, head, b, phases))
     for got, want in zip(grads, refs):
         torch.testing.assert_close(got, want)
-    with pytest.raises(CircuitError, match="halves"):
-        apply_kron_layers((lead, tail[:2]), b, phases, index, n)
+    with pytest.raises(CircuitError, match="head needs angles"):
+        apply_kron_layers(None, b, phases, index, n, gather_first=True, head=(x[:, :2], head))
+    with pytest.raises(CircuitError, match="gather_first"):
+        apply_kron_layers(None, b, phases, index, n, head=(x, head))
 
 
 def test_product_state_and_amplitude_state_match_pennylane():
