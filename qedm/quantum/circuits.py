@@ -21,7 +21,9 @@ last CNOT gather: it permutes the Z signs instead). All layers run inside one au
 Function with a hand-written backward (`apply_kron_layers`): one GEMM per group for the state
 gradient and one for the matrix gradient, states kept in a workspace reused across steps, no
 full-size temporaries (a fresh multi-megabyte tensor page-faults). With the angle encoding,
-layer 0 leaves a product state, passed in as its two halves and multiplied out inside. The trainable blocks do not depend on x, so a run of them can
+layer 0 (less its RZ(c), which joins the next phase row) leaves a product state: the kernel
+builds it from x as two halves (`kernels.HeadPlan`) and differentiates it by hand. The
+trainable blocks do not depend on x, so a run of them can
 instead be fused into one 2**n x 2**n unitary U (`apply_fused_layers`: the Rot krons of all
 layers at once, Lb - 1 compositions, one GEMM on the states; for the angle encoding the RY
 product state and its input gradient are built inside the same Function). Fusing pays when
@@ -40,6 +42,9 @@ at n=6, B=256: 1.39 vs 1.67 ms for L=2, 2.53 vs 3.39 ms for L=8. The model picks
 in each of these cases. With the leaner fused backward (no partial traces; 09:55 UTC) fused
 is faster still where it was chosen and still slower where it was not: n=6 1.25 vs 2.2 ms,
 B=32 1.00 vs 1.64 ms, L=2 1.04 vs 1.67 ms, L=8 1.87 vs 3.49 ms; n=7 4.6 vs 3.1 ms; n=8 23 vs 5.5 ms.
+With both kernels' current versions (FusedPlan, HeadPlan; 12:55 UTC): n=5 0.62 vs 1.56 ms,
+n=6 1.13 vs 1.96, n=7 4.1 vs 2.6, n=8 21 vs 3.8; B=32: n=6 0.82 vs 1.30, n=7 3.0 vs 1.4;
+n=6 L=2 0.80 vs 1.24, L=8 1.67 vs 2.45: still the faster path every time.
 Product-state encodings are built directly: angle = kron of [cos(x/2), sin(x/2)] vectors,
 iqp = uniform amplitudes times exp(-i/2 * sum_t theta_t z_t), one matmul with a sign matrix;
 reupload runs as per-row layers (`kernels.apply_reupload_layers`): each layer's RY(x) and Rot

@@ -1,8 +1,10 @@
 """Layer kernels of the fast VQC path: autograd Functions with hand-written backwards.
 
 - `apply_kron_layers`: layers of (phase, real RY kron per wire group, CNOT row gather) on a
-  basis-first state [2**n, C], one GEMM per group; states kept in a reused `Workspace`.
-- `apply_fused_layers`: small registers, all layers fused into one 2**n x 2**n unitary.
+  basis-first state [2**n, C], one GEMM per group; states kept in a reused `Workspace`. It
+  can build the angle encoding's product-state layer 0 itself (`HeadPlan`).
+- `apply_fused_layers`: small registers, all layers fused into one 2**n x 2**n unitary
+  (tables in `FusedPlan`).
 - `apply_reupload_layers`: the `reupload` encoding, per-row gates (plain autograd, few ops).
 All are checked against the gate-by-gate path (`simulator.run_ops`) and PennyLane in the tests.
 
