@@ -126,7 +126,7 @@ def _ry_angle_grads(b: torch.Tensor, mats, grad_mats, groups) -> torch.Tensor:
     """
     out = torch.empty_like(b)
     for (start, size), mat, grad in zip(groups, mats, grad_mats):
-        _, signs, cross_index, _ = _bit_flips(size, b.dtype, b.device)
+        _, signs, cross_index = _bit_flips(size, b.dtype, b.device)
         cross = torch.bmm(grad, mat.mT).view(b.shape[0], -1).index_select(1, cross_index)
         out[:, start:start + size] = (cross.view(b.shape[0], size, -1) * signs[:, :, 0]).sum(-1).mul_(0.5)
     return out
@@ -165,7 +165,7 @@ class HeadPlan:
         bits = (torch.arange(2**h)[:, None] >> (h - 1 - local)) & 1  # [2**h, h]
         self.vector_rows = torch.stack([k * h + local + 2 * h * bits for k in (0, 1)]).reshape(-1).to(device)
         self.phase_signs = (-0.5 * z_signs(h, [(q,) for q in range(h)], dtype)).to(device)  # RZ(a): exp(i signs @ a)
-        self.flips, self.bit_signs, _, _ = _bit_flips(h, dtype, device)
+        self.flips, self.bit_signs, _ = _bit_flips(h, dtype, device)
         wires = list(range(h)) + ([n] if self.odd else []) + list(range(h, n))  # padded order; n = the virtual wire
         self.pad_index = torch.tensor(wires, device=device)
         self.keep = torch.tensor([i for i, w in enumerate(wires) if w < n], device=device)
@@ -324,14 +324,12 @@ _FLIP_CACHE: dict = {}
 
 
 def _bit_flips(n_qubits: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, ...]:
-    """Index tensors of the fused kernel (cached per n, dtype, device).
+    """Bit-flip tables of the RY and [cos, sin] derivatives (cached per n, dtype, device).
 
-    Returns r ^ (bit of wire q) [n * 2**n]; the sign -1/+1 of that bit in r [n, 2**n, 1];
-    the flat index of entries (r, r ^ bit_q) of a [2**n, 2**n] matrix [n * 2**n]; and for each
-    row r and wire q the row 2q + bit_q(r) of a stacked [2n, C] per-wire vector table [2**n * n]
-    (a product state is that gather's product over wires). Both an RY factor's derivative and
-    a [cos, sin] vector's are, up to the sign and a factor 1/2, the same kron with wire q's row bit flipped:
-    d/dt RY(t) = 1/2 [[0, -1], [1, 0]] RY(t).
+    Returns r ^ (bit of wire q) [n * 2**n]; the sign -1/+1 of that bit in r [n, 2**n, 1]; and
+    the flat index of entries (r, r ^ bit_q) of a [2**n, 2**n] matrix [n * 2**n]. Both an RY
+    factor's derivative and a [cos, sin] vector's are, up to the sign and a factor 1/2, the
+    same kron with wire q's row bit flipped: d/dt RY(t) = 1/2 [[0, -1], [1, 0]] RY(t).
     """
     key = (n_qubits, dtype, device)
     if key not in _FLIP_CACHE:
@@ -340,8 +338,7 @@ def _bit_flips(n_qubits: int, dtype: torch.dtype, device: torch.device) -> tuple
         bits = (1 << (n_qubits - 1 - torch.arange(n_qubits, device=device)))[:, None]  # [n, 1]
         signs = torch.where(rows & bits == 0, -1.0, 1.0).to(dtype)[:, :, None]
         flips = (rows ^ bits).reshape(-1)
-        table = (2 * torch.arange(n_qubits, device=device)[:, None] + (rows & bits != 0)).T.reshape(-1)
-        _FLIP_CACHE[key] = (flips, signs, flips + rows.repeat(n_qubits) * dim, table)
+        _FLIP_CACHE[key] = (flips, signs, flips + rows.repeat(n_qubits) * dim)
     return _FLIP_CACHE[key]
 
 
@@ -380,7 +377,7 @@ class FusedPlan:
         # the angle encoding's cos(x/2) then sin(x/2) per wire, [2n, B], from one cos as well
         self.input_map = torch.cat([0.5 * torch.eye(n, dtype=dtype)] * 2).to(device)
         self.input_offsets = torch.tensor([[0.0]] * n + [[-math.pi / 2]] * n, dtype=dtype, device=device)
-        self.flips, self.bit_signs, _, _ = _bit_flips(n, dtype, device)
+        self.flips, self.bit_signs, _ = _bit_flips(n, dtype, device)
         bits_of_rows = (torch.arange(dim)[:, None] >> (n - 1 - wires)) & 1  # [D, n]
         self.product_rows = (wires + n * bits_of_rows).reshape(-1).to(device)  # rows of the [2n, B] vector table
         rows, bits = torch.arange(dim), (1 << (n - 1 - wires))[:, None]
