@@ -40,6 +40,10 @@ def _matrix(re: list[list[torch.Tensor]], im: list[list[torch.Tensor]], dtype: t
     return torch.complex(real, imag).to(dtype)
 
 
+# RY(t) entries (0,0), (0,1), (1,0), (1,1) = cos(t/2 + shift): c, -s, s, c
+RY_ENTRY_SHIFTS = (0.0, math.pi / 2, -math.pi / 2, 0.0)
+
+
 def rot_matrix(angles: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """Rot(a, b, c) = RZ(c) RY(b) RZ(a): angles [..., 3] -> [..., 2, 2], in a few batched ops.
 
@@ -51,7 +55,7 @@ def rot_matrix(angles: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     to_phase = torch.tensor([[-0.5, 0.5, -0.5, 0.5], [0.0, 0.0, 0.0, 0.0], [-0.5, -0.5, 0.5, 0.5]], dtype=real,
                             device=angles.device)
     to_half_b = torch.tensor([[0.0] * 4, [0.5] * 4, [0.0] * 4], dtype=real, device=angles.device)
-    offset = torch.tensor([0.0, math.pi / 2, -math.pi / 2, 0.0], dtype=real, device=angles.device)
+    offset = torch.tensor(RY_ENTRY_SHIFTS, dtype=real, device=angles.device)
     modulus = torch.cos(angles @ to_half_b + offset)
     phase = angles @ to_phase
     entries = torch.complex(modulus * torch.cos(phase), modulus * torch.sin(phase))

@@ -25,7 +25,7 @@ import math
 import torch
 
 from qedm.errors import CircuitError
-from qedm.quantum.gates import kron_chain
+from qedm.quantum.gates import RY_ENTRY_SHIFTS, kron_chain
 from qedm.quantum.simulator import kron_groups, permute_rows, z_signs
 
 # Largest wire group of the real layers of `apply_kron_layers` (its RY kron is one GEMM); measured at n=10 (B=256, forward +
@@ -103,7 +103,7 @@ def _ry_krons(b: torch.Tensor, groups) -> list[torch.Tensor]:
     broadcast products (each a ~15 us 6-d broadcast).
     """
     n, device = b.shape[1], b.device
-    offsets = torch.tensor([0.0, math.pi / 2, -math.pi / 2, 0.0], dtype=b.dtype, device=device)
+    offsets = torch.tensor(RY_ENTRY_SHIFTS, dtype=b.dtype, device=device)
     table = torch.cos(b[:, :, None] * 0.5 + offsets).view(b.shape[0], 4 * n)
     mats = []
     for start, size in groups:
@@ -142,6 +142,13 @@ def _phase_grad(state: torch.Tensor, grad: torch.Tensor, scratch: torch.Tensor) 
     return scratch.mul_(grad).imag.sum(1)
 
 
+def _half_angle_table(width: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """(map [2w, w], offsets [2w, 1]): cos(addmm(offsets, map, x.T)) is cos(x/2) (rows 0..w-1), then sin(x/2)."""
+    half_angles = torch.cat([0.5 * torch.eye(width, dtype=dtype)] * 2).to(device)
+    offsets = torch.tensor([[0.0]] * width + [[-math.pi / 2]] * width, dtype=dtype, device=device)
+    return half_angles, offsets
+
+
 class HeadPlan:
     """Tables of the product-state head of `apply_kron_layers` for one register size, dtype and device.
 
@@ -158,9 +165,7 @@ class HeadPlan:
     def __init__(self, n_qubits: int, dtype: torch.dtype, device: torch.device) -> None:
         n, h = n_qubits, (n_qubits + 1) // 2
         self.n_qubits, self.half, self.odd = n, h, n % 2 == 1
-        # rows of cos(x/2) (wire w) and sin(x/2) (wire 2h + w) for the padded wires, [4h, B] from one cos
-        self.input_map = torch.cat([0.5 * torch.eye(2 * h, dtype=dtype)] * 2).to(device)
-        self.input_offsets = torch.tensor([[0.0]] * (2 * h) + [[-math.pi / 2]] * (2 * h), dtype=dtype, device=device)
+        self.input_map, self.input_offsets = _half_angle_table(2 * h, dtype, device)  # the padded wires
         local = torch.arange(h)
         bits = (torch.arange(2**h)[:, None] >> (h - 1 - local)) & 1  # [2**h, h]
         self.vector_rows = torch.stack([k * h + local + 2 * h * bits for k in (0, 1)]).reshape(-1).to(device)
@@ -355,7 +360,7 @@ class FusedPlan:
 
     def __init__(self, index: torch.Tensor, n_qubits: int, dtype: torch.dtype) -> None:
         device, n, dim = index.device, n_qubits, 2**n_qubits
-        self.n_qubits, self.index, self.inverse = n, index, torch.argsort(index)
+        self.n_qubits, self.inverse = n, torch.argsort(index)
         zs = z_signs(n, [(q,) for q in range(n)], dtype).to(device)  # [D, n]
         self.zs, self.moved_zs = zs, zs.index_select(0, index)  # moved: the signs of the gathered rows
         # one cos of weights [L, 3n] @ angle_map + offsets gives every trig value of the layers: the RY entries
@@ -366,7 +371,7 @@ class FusedPlan:
         angle_map = torch.zeros(3 * n, ry_cols + 2 * phase_cols, dtype=dtype)
         offsets = torch.zeros(ry_cols + 2 * phase_cols, dtype=dtype)
         wires = torch.arange(n)
-        for entry, shift in enumerate((0.0, math.pi / 2, -math.pi / 2, 0.0)):
+        for entry, shift in enumerate(RY_ENTRY_SHIFTS):
             angle_map[3 * wires + 1, 4 * wires + entry] = 0.5
             offsets[4 * wires + entry] = shift
         for start in (ry_cols, ry_cols + phase_cols):
@@ -374,9 +379,7 @@ class FusedPlan:
             angle_map[2::3, start + dim:start + phase_cols] = 0.5 * self.moved_zs.T.cpu()
         offsets[ry_cols + phase_cols:] = math.pi / 2
         self.angle_map, self.angle_offsets, self.ry_cols = angle_map.to(device), offsets.to(device), ry_cols
-        # the angle encoding's cos(x/2) then sin(x/2) per wire, [2n, B], from one cos as well
-        self.input_map = torch.cat([0.5 * torch.eye(n, dtype=dtype)] * 2).to(device)
-        self.input_offsets = torch.tensor([[0.0]] * n + [[-math.pi / 2]] * n, dtype=dtype, device=device)
+        self.input_map, self.input_offsets = _half_angle_table(n, dtype, device)
         self.flips, self.bit_signs, _ = _bit_flips(n, dtype, device)
         bits_of_rows = (torch.arange(dim)[:, None] >> (n - 1 - wires)) & 1  # [D, n]
         self.product_rows = (wires + n * bits_of_rows).reshape(-1).to(device)  # rows of the [2n, B] vector table
