@@ -79,13 +79,14 @@ def qedm_real_macs(n: int, layers: int, batch: int) -> float:
     """Real multiply-adds of qedm's GEMMs for forward + backward (the cost model's flop terms).
 
     layers: per layer after the product-state first one, one real GEMM per wire group on the
-    re/im parts, x3 for the state and matrix gradients; fused: 4 * (4L - 3) complex-as-real
+    re/im parts, x2 for the state gradient, plus n per real entry for the RY angle gradients
+    (the compiled cross sums on the CPU); fused: 4 * (4L - 3) complex-as-real
     compositions of 2**n x 2**n matrices plus the stacked real GEMM on the states, x3.
     """
     dim, mode = 2**n, choose_execution(n, layers, batch)
     if mode == "fused":
         return 4 * (4 * layers - 3) * dim**3 + 6 * batch * dim**2
-    return 3 * (layers - 1) * 2 * batch * dim * sum(2**s for _, s in kron_groups(n, LAYER_GROUP))
+    return (layers - 1) * 2 * batch * dim * (2 * sum(2**s for _, s in kron_groups(n, LAYER_GROUP)) + n)
 
 
 def pennylane_step(n: int, layers: int, batch: int, device: str, encoding: str = "angle"):

@@ -5,15 +5,16 @@ import pytest
 import torch
 
 from qedm.errors import CircuitError
-from qedm.quantum.gates import gate_matrix
+from qedm.quantum.gates import gate_matrix, kron_chain
 from qedm.quantum.ir import Op, Param
-from qedm.quantum.kernels import apply_kron_layers
+from qedm.quantum.kernels import _layer_angle_grads, apply_kron_layers
 from qedm.quantum.simulator import (
     amplitude_state,
     apply_gate,
     apply_local_product,
     cnot_permutation,
     expval_z,
+    kron_groups,
     probabilities,
     product_state,
     product_state_ry,
@@ -141,6 +142,21 @@ def test_kron_layers_equal_gate_by_gate_with_gradients(max_group, gather_first):
     refs = torch.autograd.grad((ref * cot).real.sum(), (state, b, phases))
     for got, want in zip(grads, refs):
         torch.testing.assert_close(got, want)
+
+
+@pytest.mark.parametrize("n", [1, 4, 5])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("compiled", [True, False])
+def test_layer_angle_grads_equal_autograd_through_the_explicit_kron(n, dtype, compiled):
+    """Both ways of getting a layer's RY-angle gradients (numba cross sums, per-group Gram GEMMs) against autograd."""
+    rng = np.random.default_rng(n)
+    b = torch.tensor(rng.normal(size=n), dtype=dtype, requires_grad=True)
+    x, cot = (torch.tensor(rng.normal(size=(2**n, 6)), dtype=dtype) for _ in range(2))
+    kron = kron_chain(gate_matrix("RY", b[:, None], torch.complex128).real.to(dtype))  # [2**n, 2**n]
+    (want,) = torch.autograd.grad((cot * (kron @ x)).sum(), b)
+    mu = (kron.T @ cot).detach()  # the gradient at the layer's input
+    got = _layer_angle_grads(mu, x, n, tuple(kron_groups(n, 2)), compiled=compiled)
+    torch.testing.assert_close(got, want)
 
 
 @pytest.mark.parametrize("n", [5, 6])
