@@ -69,7 +69,15 @@ from torch import nn
 from qedm.errors import CircuitError
 from qedm.quantum.gates import gate_matrix, real_dtype
 from qedm.quantum.ir import Observable, Op, Param
-from qedm.quantum.kernels import LAYER_GROUP, FusedPlan, HeadPlan, Workspace, apply_fused_layers, apply_kron_layers, apply_reupload_layers
+from qedm.quantum.kernels import (
+    LAYER_GROUP,
+    FusedPlan,
+    KronPlan,
+    Workspace,
+    apply_fused_layers,
+    apply_kron_layers,
+    apply_reupload_layers,
+)
 from qedm.quantum.simulator import (
     amplitude_state,
     cnot_permutation,
@@ -181,15 +189,9 @@ class VQC(nn.Module):
         pairs = entangler_pairs(n_qubits, self.entangler)
         index = cnot_permutation(pairs, n_qubits)
         self.register_buffer("entangler_index", index, persistent=False)
-        qubit_signs = z_signs(n_qubits, [(q,) for q in range(n_qubits)], self.real_dtype)
-        self.register_buffer("qubit_signs", qubit_signs, persistent=False)
-        self.register_buffer("entangler_inverse", torch.argsort(index), persistent=False)
         self.fused_tables: dict[torch.device, tuple] = {}  # per device: a [1, 1] self.dtype probe and the FusedPlan
-        self.head_plans: dict[torch.device, HeadPlan] = {}  # per device: the kron-layer kernel's head tables
+        self.kron_plans: dict[torch.device, KronPlan] = {}  # per device: the layered kernel's tables
         self.workspace = Workspace()  # scratch reused across forward/backward calls (a cache, not state)
-        # phase row of angles (a [n], c [n]): -1/2 (a . z(r) + c . z(moved r)), see _layer_factors
-        phase_signs = -0.5 * torch.cat([qubit_signs, qubit_signs[index]], 1).T
-        self.register_buffer("phase_signs", phase_signs.contiguous(), persistent=False)
         self.iqp_terms = self._iqp_terms()
         self.register_buffer("iqp_signs", z_signs(n_qubits, self.iqp_terms, self.real_dtype), persistent=False)
 
@@ -268,35 +270,12 @@ class VQC(nn.Module):
             return (torch.complex(torch.cos(phase), torch.sin(phase)) * 2 ** (-n / 2)).to(self.dtype)
         return product_state_ry(torch.nn.functional.pad(x, (0, n - k)) if k < n else x, self.dtype)
 
-    def _evolve(
-        self, state: torch.Tensor | None, weights: torch.Tensor, final_phase: bool = True,
-        signs: torch.Tensor | None = None, head: tuple[torch.Tensor, torch.Tensor] | None = None,
-        c_before: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """Apply layers weights [Lb, n, 3] to a basis-first state [2**n, C] -> [2**n, C] (or [C, m] with signs).
-
-        Rot(a, b, c) = RZ(c) RY(b) RZ(a): the RYs of a layer are a real kron per wire group
-        (`apply_kron_layers`), the RZs diagonal phases. Phase row l (before layer l's RYs)
-        merges RZ(a_l) with RZ(c_{l-1}) moved through layer l-1's CNOT permutation; row Lb is
-        the last RZ(c), dropped when final_phase=False (no Z measurement sees it). With `head`
-        (angles, layer-0 (a, b)) the state is layer 0 on the angle encoding, built in the
-        kernel; its RZ(c) is `c_before`, and its CNOTs are applied first.
-        """
-        a, b, c = weights.unbind(-1)
-        pad = torch.nn.functional.pad
-        c_rows = pad(c, (0, 0, 1, 0)) if c_before is None else torch.cat([c_before[None], c])
-        angles = torch.cat([pad(a, (0, 0, 0, 1)), c_rows], 1)  # [Lb + 1, 2n]
-        phases = angles @ self.phase_signs  # [Lb + 1, 2**n]
-        plan = None if head is None else self._head_plan(weights.device)
-        return apply_kron_layers(state, b, phases if final_phase else phases[:-1], self.entangler_index,
-                                 self.n_qubits, self.entangler_inverse, signs, self.workspace,
-                                 gather_first=head is not None, head=head, head_plan=plan)
-
-    def _head_plan(self, device: torch.device) -> HeadPlan:
-        """The kron-layer kernel's HeadPlan on this device (built once)."""
-        plan = self.head_plans.get(device)
+    def _kron_plan(self, device: torch.device) -> KronPlan:
+        """The layered kernel's KronPlan on this device (built once)."""
+        plan = self.kron_plans.get(device)
         if plan is None:
-            plan = self.head_plans.setdefault(device, HeadPlan(self.n_qubits, self.real_dtype, device))
+            plan = self.kron_plans.setdefault(device, KronPlan(self.entangler_index.to(device), self.n_qubits,
+                                                               self.real_dtype))
         return plan
 
     def fused_unitary(self, weights: torch.Tensor) -> torch.Tensor:
@@ -321,7 +300,8 @@ class VQC(nn.Module):
                 signs: torch.Tensor | None) -> torch.Tensor:
         """Layers on a basis-first state [2**n, B] -> [2**n, B] (or <signs> [B, m]): directly or fused."""
         if mode != "fused":
-            return self._evolve(state, weights, final_phase, signs)
+            return apply_kron_layers(state, weights, self.entangler_index, signs, plan=self._kron_plan(state.device),
+                                     workspace=self.workspace, final_phase=final_phase)
         return apply_fused_layers(state, weights, self.entangler_index, signs, plan=self._fused_tables(state.device)[1])
 
     def _final_state(self, x: torch.Tensor, weights: torch.Tensor, final_phase: bool,
@@ -342,8 +322,9 @@ class VQC(nn.Module):
                 probe, plan = self._fused_tables(x.device)
                 return apply_fused_layers(probe, weights, self.entangler_index, signs, angles, plan)
             if self.n_layers > 1:  # layer 0 leaves a product state: the kernel builds it (HeadPlan)
-                return self._evolve(None, weights[1:], final_phase, signs, head=(angles, weights[0, :, :2]),
-                                    c_before=weights[0, :, 2])
+                return apply_kron_layers(None, weights, self.entangler_index, signs, angles=angles,
+                                         plan=self._kron_plan(x.device), workspace=self.workspace,
+                                         final_phase=final_phase)
             rot = gate_matrix("Rot", weights[0], self.dtype)  # one layer: Rot RY(x) on each wire, then the CNOTs
             vectors = rot @ ry_vectors(angles).to(self.dtype).permute(1, 2, 0)  # [n, 2, B]
             state = permute_rows(product_state_rows(vectors), self.entangler_index)

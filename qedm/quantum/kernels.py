@@ -1,8 +1,9 @@
 """Layer kernels of the fast VQC path: autograd Functions with hand-written backwards.
 
-- `apply_kron_layers`: layers of (phase, real RY kron per wire group, CNOT row gather) on a
-  basis-first state [2**n, C], one GEMM per group; states kept in a reused `Workspace`. It
-  can build the angle encoding's product-state layer 0 itself (`HeadPlan`).
+- `apply_kron_layers`: Rot layers as (phase, real RY kron per wire group, CNOT row gather) on
+  a basis-first state [2**n, C], one GEMM per group; layer inputs kept in a reused
+  `Workspace`, tables in `KronPlan`. It can build the angle encoding's product-state layer 0
+  itself (`HeadPlan`).
 - `apply_fused_layers`: small registers, all layers fused into one 2**n x 2**n unitary
   (tables in `FusedPlan`).
 - `apply_reupload_layers`: the `reupload` encoding, per-row gates (plain autograd, few ops).
@@ -208,6 +209,19 @@ class HeadPlan:
         return grad_angles, grad_head
 
 
+class KronPlan:
+    """Tables of `apply_kron_layers` for one register, entangler, dtype and device (VQC keeps one per device)."""
+
+    def __init__(self, index: torch.Tensor, n_qubits: int, dtype: torch.dtype, max_group: int = LAYER_GROUP) -> None:
+        device = index.device
+        self.n_qubits, self.index, self.inverse = n_qubits, index, torch.argsort(index)
+        self.groups = tuple(kron_groups(n_qubits, max_group))
+        zs = z_signs(n_qubits, [(q,) for q in range(n_qubits)], dtype).to(device)  # [D, n]
+        # phase row l = (a_l, c_{l-1}) @ phase_signs: RZ(a_l) on row r, and RZ(c_{l-1}) of the row the gather moved here
+        self.phase_signs = (-0.5 * torch.cat([zs, zs.index_select(0, index)], 1).T).contiguous()  # [2n, D]
+        self.head = HeadPlan(n_qubits, dtype, device)
+
+
 class _RealKronLayers(torch.autograd.Function):
     """The layered kernel of `apply_kron_layers` with a hand-written (stored-state) backward.
 
@@ -220,13 +234,22 @@ class _RealKronLayers(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, state, angles, head, b, phases, index, inverse, groups, signs, workspace, gather_first, plan):
-        n_layers, n_groups = b.shape[0], len(groups)
-        dim, batch = (2 ** b.shape[1], angles.shape[0]) if state is None else state.shape
+    def forward(ctx, state, angles, weights, signs, final_phase, plan, workspace):
+        gather_first, groups, index, inverse = angles is not None, plan.groups, plan.index, plan.inverse
+        n_rot, n = weights.shape[:2]
+        n_layers, n_groups = n_rot - gather_first, len(groups)  # kron layers (after the head)
+        dim, batch = (2**n, angles.shape[0]) if state is None else state.shape
+        a, b, c = weights.unbind(-1)
+        # phase angle rows (a_l, c_{l-1}): RZ(c) of a layer joins RZ(a) of the next (the head's c: row 0)
+        table = weights.new_zeros(n_layers + 1, 2 * n)
+        table[:n_layers, :n] = a[gather_first:]
+        table[1 - gather_first:, n:] = c
+        phases = table[:n_layers + final_phase] @ plan.phase_signs  # [P, 2**n]; no last row when final_phase=False
+        b = b[gather_first:]
         lead = tail = None
         if state is None:  # the product-state head (`HeadPlan`), as two halves
-            halves, ctx.head_saved = plan.forward(angles, head, torch.complex128 if b.dtype == torch.float64
-                                                  else torch.complex64)
+            cdtype = torch.complex128 if weights.dtype == torch.float64 else torch.complex64
+            halves, ctx.head_saved = plan.head.forward(angles, weights[0, :, :2], cdtype)
             lead, tail = halves[0], halves[1, :dim // halves.shape[1]]
         units = torch.polar(torch.ones_like(phases), phases)  # [P, 2**n] complex
         mats = _ry_krons(b, groups)
@@ -263,7 +286,7 @@ class _RealKronLayers(torch.autograd.Function):
         final = cplx[last]
         if signs is not None:
             signs = signs.index_select(0, inverse)  # sum_j |psi[index[j]]|^2 s[j] = sum_r |psi[r]|^2 s[inverse[r]]
-        ctx.groups, ctx.index, ctx.inverse, ctx.signs, ctx.gather_first = groups, index, inverse, signs, gather_first
+        ctx.signs, ctx.gather_first, ctx.weights_shape = signs, gather_first, weights.shape
         ctx.units, ctx.b, ctx.mats, ctx.workspace = units, b, mats, workspace
         ctx.halves, ctx.plan = (None if lead is None else (lead, tail)), plan
         ctx.lease = _Lease(workspace, block)
@@ -274,14 +297,15 @@ class _RealKronLayers(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad):
-        groups, n_groups, mats, units = ctx.groups, len(ctx.groups), ctx.mats, ctx.units
+        plan, mats, units = ctx.plan, ctx.mats, ctx.units
+        groups, n_groups, inverse = plan.groups, len(plan.groups), plan.inverse
         n_layers, n_qubits, block = ctx.b.shape[0], ctx.b.shape[1], ctx.lease.tensor
         n_saved, dim, cols = block.shape[0] - 2, block.shape[1], block.shape[2]
         cplx = torch.view_as_complex(block.view(n_saved + 2, dim, cols // 2, 2))
         work = (ctx.workspace or Workspace()).take((2, dim, cols), block.dtype, block.device)
         work_c = torch.view_as_complex(work.view(2, dim, cols // 2, 2))
         grad_phases = torch.zeros(units.shape, dtype=block.dtype, device=block.device)
-        grad_b = torch.empty_like(ctx.b) if ctx.needs_input_grad[3] else None
+        grad_b = torch.empty_like(ctx.b) if ctx.needs_input_grad[2] else None
         cur = 0
         if ctx.signs is not None:  # d <sum_r |psi_r|^2 signs[r, :]> / d psi = 2 psi (signs @ grad^T)
             pairs = grad.T.to(block.dtype)[:, :, None].expand(-1, -1, 2).reshape(grad.shape[1], cols)  # re, im
@@ -297,7 +321,7 @@ class _RealKronLayers(torch.autograd.Function):
         conj_cols = units.conj()[:, :, None].unbind(0)
         for layer in reversed(range(n_layers)):
             if ctx.signs is None or layer < n_layers - 1:
-                torch.index_select(bufs[cur], 0, ctx.inverse, out=bufs[1 - cur])
+                torch.index_select(bufs[cur], 0, inverse, out=bufs[1 - cur])
                 cur = 1 - cur
             for k in reversed(range(n_groups)):  # the RYs are orthogonal: their transposes carry the gradient back
                 start, size = groups[k]
@@ -310,7 +334,7 @@ class _RealKronLayers(torch.autograd.Function):
                 cbufs[cur].mul_(conj_cols[layer])
         grad_state = grad_angles = grad_head = None
         if ctx.gather_first and (ctx.halves or ctx.needs_input_grad[0]):
-            torch.index_select(bufs[cur], 0, ctx.inverse, out=bufs[1 - cur])
+            torch.index_select(bufs[cur], 0, inverse, out=bufs[1 - cur])
             cur = 1 - cur
         if ctx.halves:  # psi = lead (x) tail per column: d/d lead = sum over tail rows of g conj(tail), and alike
             lead, tail = ctx.halves
@@ -319,12 +343,23 @@ class _RealKronLayers(torch.autograd.Function):
             torch.sum(torch.mul(grid, tail.conj().resolve_conj()[None], out=scratch), 1, out=grad_halves[0])
             torch.sum(torch.mul(grid, lead.conj().resolve_conj()[:, None], out=scratch), 0,
                       out=grad_halves[1, :tail.shape[0]])
-            grad_angles, grad_head = ctx.plan.backward(grad_halves, ctx.head_saved)
+            grad_angles, grad_head = plan.head.backward(grad_halves, ctx.head_saved)
         elif ctx.needs_input_grad[0]:
             grad_state = cbufs[cur].clone()
         if ctx.workspace:
             ctx.workspace.give(work)
-        return grad_state, grad_angles, grad_head, grad_b, grad_phases, None, None, None, None, None, None, None
+        grad_weights = None
+        if grad_b is not None:  # back through the phase angle table of the forward
+            head, n = int(ctx.gather_first), n_qubits
+            grad_table = grad_phases.new_zeros(n_layers + 1, 2 * n)
+            grad_table[:grad_phases.shape[0]] = grad_phases @ plan.phase_signs.T
+            grad_weights = grad_b.new_empty(ctx.weights_shape)
+            grad_weights[head:, :, 0] = grad_table[:n_layers, :n]
+            grad_weights[head:, :, 1] = grad_b
+            grad_weights[:, :, 2] = grad_table[1 - head:, n:]
+            if head:
+                grad_weights[0, :, :2] = grad_head
+        return grad_state, grad_angles, grad_weights, None, None, None, None
 
 
 def _layer_angle_grads(grad: torch.Tensor, x: torch.Tensor, n_qubits: int, groups, compiled: bool | None = None
@@ -578,57 +613,43 @@ def apply_fused_layers(
 @torch.compiler.disable  # see apply_fused_layers
 def apply_kron_layers(
     state: torch.Tensor | None,
-    ry_angles: torch.Tensor,
-    phases: torch.Tensor,
+    weights: torch.Tensor,
     index: torch.Tensor,
-    n_qubits: int,
-    inverse: torch.Tensor | None = None,
     signs: torch.Tensor | None = None,
+    angles: torch.Tensor | None = None,
+    plan: KronPlan | None = None,
     workspace: Workspace | None = None,
-    max_group: int = LAYER_GROUP,
-    gather_first: bool = False,
-    head: tuple[torch.Tensor, torch.Tensor] | None = None,
-    head_plan: HeadPlan | None = None,
+    final_phase: bool = True,
 ) -> torch.Tensor:
-    """Layers of (phase, RY on every wire, row gather) on a basis-first state [2**n, C] complex.
+    """Rot layers weights [L, n, 3] (Rot on every wire, then the row gather `index`) on a basis-first state [2**n, C].
 
-    Instead of `state`, `head=(angles [C, n], weights [n, 2])` gives the product state
-    RY(b_q) RZ(a_q) RY(angles[:, q]) |0> on every wire q (weights[:, 0] = a, [:, 1] = b: layer
-    0 of a VQC on the angle encoding, less its RZ(c), which belongs in phases[0]); it is built
-    inside (`HeadPlan`, may be passed prebuilt) and gather_first must be True (layer 0's
-    entangler). Differentiable w.r.t. angles and weights as well.
-
-    Layer l multiplies row r by exp(i phases[l, r]), applies RY(ry_angles[l, q]) on every wire
-    q, then the row gather `index` (new row j = old row index[j]); a row phases[Lb], if present,
-    is applied last. ry_angles: [Lb, n]; phases: [Lb or Lb + 1, 2**n] real. The RYs of a wire
-    group of `kron_groups(n, max_group)` are one REAL kron matrix, and a real matrix acts alike
-    on real and imaginary parts, so each group is one GEMM on the complex state viewed as real
-    [2**n, 2C] (a quarter of the flops of complex arithmetic). Returns the state [2**n, C], or
-    with `signs` [2**n, m] the Z expectations [C, m] = |state|^2 summed with those signs.
-    gather_first=True applies the row gather `index` to the input state first (the entangler
-    that follows a product-state layer). Differentiable w.r.t. state, ry_angles and phases.
+    Rot(a, b, c) = RZ(c) RY(b) RZ(a): the RZs are diagonal phases (RZ(c) of a layer and RZ(a)
+    of the next, moved through the gather, are one phase multiply), and the RYs of a wire
+    group (`plan.groups`) one REAL kron matrix; a real matrix acts alike on real and imaginary
+    parts, so each group is one GEMM on the complex state viewed as real [2**n, 2C] (a quarter
+    of the flops of complex arithmetic). Returns the state [2**n, C] complex (without the last
+    RZ(c) when final_phase=False: no Z measurement sees it), or with `signs` [2**n, m] the Z
+    expectations [C, m] = |state|^2 summed with those signs. With `angles` [C, n] instead of a
+    state, the input is their RY angle encoding, and layer 0 on it is built inside as a product
+    state (`HeadPlan`); L >= 2 then. Differentiable w.r.t. state, weights and angles. `plan`
+    (the tables for this index, dtype and device) and `workspace` may be passed prebuilt.
     """
-    if inverse is None:
-        inverse = torch.argsort(index)
-    if ry_angles.shape[0] == 0 or ry_angles.shape[-1] != n_qubits:
-        raise CircuitError(f"apply_kron_layers needs ry_angles [Lb >= 1, {n_qubits}], got {tuple(ry_angles.shape)}")
-    groups = tuple(kron_groups(n_qubits, max_group))
-    cdtype = torch.complex128 if ry_angles.dtype == torch.float64 else torch.complex64
-    angles = weights = None
-    if head is not None:
-        angles, weights = head
-        if state is not None or not gather_first:
-            raise CircuitError("apply_kron_layers: a head replaces the state and needs gather_first=True")
-        if angles.dim() != 2 or angles.shape[1] != n_qubits or tuple(weights.shape) != (n_qubits, 2):
-            raise CircuitError(f"apply_kron_layers: head needs angles [C, {n_qubits}] and weights [{n_qubits}, 2], "
-                               f"got {tuple(angles.shape)} and {tuple(weights.shape)}")
-        if head_plan is None:
-            head_plan = HeadPlan(n_qubits, ry_angles.dtype, ry_angles.device)
-        angles, weights = angles.to(ry_angles.dtype).contiguous(), weights.to(ry_angles.dtype).contiguous()
+    if weights.dim() != 3 or weights.shape[2] != 3:
+        raise CircuitError(f"apply_kron_layers needs weights [L, n, 3], got {tuple(weights.shape)}")
+    n_qubits, has_head = weights.shape[1], angles is not None
+    if (state is None) != has_head:
+        raise CircuitError("apply_kron_layers takes either a state or angles (the angle encoding), not both")
+    if weights.shape[0] < 1 + has_head:
+        raise CircuitError(f"apply_kron_layers needs at least {1 + has_head} layers here, got {weights.shape[0]}")
+    if plan is None:
+        plan = KronPlan(index, n_qubits, weights.dtype)
+    if has_head:
+        if angles.dim() != 2 or angles.shape[1] != n_qubits:
+            raise CircuitError(f"apply_kron_layers needs angles [C, {n_qubits}], got {tuple(angles.shape)}")
+        angles = angles.to(weights.dtype).contiguous()
     else:
-        state = state.to(cdtype).contiguous()
-    return _RealKronLayers.apply(state, angles, weights, ry_angles, phases, index, inverse, groups, signs, workspace,
-                                 gather_first, head_plan)
+        state = state.to(torch.complex128 if weights.dtype == torch.float64 else torch.complex64).contiguous()
+    return _RealKronLayers.apply(state, angles, weights.contiguous(), signs, final_phase, plan, workspace)
 
 
 def ry_matrices(angles: torch.Tensor) -> torch.Tensor:

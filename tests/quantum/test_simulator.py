@@ -7,7 +7,7 @@ import torch
 from qedm.errors import CircuitError
 from qedm.quantum.gates import gate_matrix, kron_chain
 from qedm.quantum.ir import Op, Param
-from qedm.quantum.kernels import _layer_angle_grads, apply_kron_layers
+from qedm.quantum.kernels import KronPlan, _layer_angle_grads, apply_kron_layers
 from qedm.quantum.simulator import (
     amplitude_state,
     apply_gate,
@@ -16,10 +16,8 @@ from qedm.quantum.simulator import (
     expval_z,
     kron_groups,
     probabilities,
-    product_state,
     product_state_ry,
     run_ops,
-    ry_vectors,
     z_signs,
 )
 
@@ -120,28 +118,33 @@ def test_local_product_and_permutation_equal_gate_by_gate():
     torch.testing.assert_close(state[:, cnot_permutation(pairs, n)], ref)
 
 
-@pytest.mark.parametrize("max_group, gather_first", [(2, False), (3, True), (7, False)])
-def test_kron_layers_equal_gate_by_gate_with_gradients(max_group, gather_first):
-    n, n_layers, rng = 7, 2, np.random.default_rng(5)
+@pytest.mark.parametrize("max_group", [2, 3, 7])
+@pytest.mark.parametrize("signs", [False, True])
+def test_kron_layers_equal_gate_by_gate_with_gradients(max_group, signs):
+    """Rot layers then the CNOT ring's gather, against Rot gates applied one by one (outputs and gradients)."""
+    n, n_layers, rng = 7, 3, np.random.default_rng(5)
     state = torch.tensor(rng.normal(size=(2**n, 3)) + 1j * rng.normal(size=(2**n, 3)), requires_grad=True)
-    b = torch.tensor(rng.normal(size=(n_layers, n)), requires_grad=True)
-    phases = torch.tensor(rng.normal(size=(n_layers + 1, 2**n)), requires_grad=True)
+    weights = torch.tensor(rng.normal(size=(n_layers, n, 3)), requires_grad=True)
     index = cnot_permutation([(q, (q + 1) % n) for q in range(n)], n)
-    mats = gate_matrix("RY", b[..., None], torch.complex128).real  # [L, n, 2, 2]
-    out = apply_kron_layers(state, b, phases, index, n, max_group=max_group, gather_first=gather_first)
-    ref = state[index].T if gather_first else state.T
+    sign_matrix = z_signs(n, [(q,) for q in range(n)], torch.float64) if signs else None
+    plan = KronPlan(index, n, torch.float64, max_group=max_group)
+    out = apply_kron_layers(state, weights, index, sign_matrix, plan=plan)
+    ref = state.T
     for layer in range(n_layers):
-        ref = ref * torch.exp(1j * phases[layer])
         for q in range(n):
-            ref = apply_gate(ref, mats[layer, q], (q,), n)
+            ref = apply_gate(ref, gate_matrix("Rot", weights[layer, q], torch.complex128), (q,), n)
         ref = ref[:, index]
-    ref = (ref * torch.exp(1j * phases[n_layers])).T
+    ref = (ref.real**2 + ref.imag**2) @ sign_matrix if signs else ref.T
     torch.testing.assert_close(out, ref)
-    cot = torch.tensor(rng.normal(size=(2**n, 3)) + 1j * rng.normal(size=(2**n, 3)))
-    grads = torch.autograd.grad((out * cot).real.sum(), (state, b, phases), retain_graph=True)
-    refs = torch.autograd.grad((ref * cot).real.sum(), (state, b, phases))
+    cot = torch.tensor(rng.normal(size=tuple(ref.shape)) + (0j if signs else 1j * rng.normal(size=tuple(ref.shape))))
+    grads = torch.autograd.grad((out * cot).real.sum(), (state, weights), retain_graph=True)
+    refs = torch.autograd.grad((ref * cot).real.sum(), (state, weights))
     for got, want in zip(grads, refs):
         torch.testing.assert_close(got, want)
+    if not signs:  # final_phase=False leaves out the last RZ(c): the same state up to a phase per row
+        part = apply_kron_layers(state, weights, index, final_phase=False).detach()
+        torch.testing.assert_close(part.abs(), out.detach().abs())
+        assert not torch.allclose(part, out.detach())
 
 
 @pytest.mark.parametrize("n", [1, 4, 5])
@@ -162,30 +165,29 @@ def test_layer_angle_grads_equal_autograd_through_the_explicit_kron(n, dtype, co
 @pytest.mark.parametrize("n", [5, 6])
 @pytest.mark.parametrize("signs", [False, True])
 def test_kron_layers_with_a_product_head_equal_the_explicit_state(n, signs):
-    """head=(x, (a, b)) gives the outputs and gradients of the explicit state RY(b) RZ(a) RY(x)|0> per wire."""
-    n_layers, rng = 2, np.random.default_rng(8)
+    """angles=x (layer 0 built inside as a product state) gives the outputs and gradients of the explicit RY(x) state."""
+    n_layers, rng = 3, np.random.default_rng(8)
     x = torch.tensor(rng.uniform(-3, 3, size=(3, n)), requires_grad=True)
-    head = torch.tensor(rng.normal(size=(n, 2)), requires_grad=True)
-    b = torch.tensor(rng.normal(size=(n_layers, n)), requires_grad=True)
-    phases = torch.tensor(rng.normal(size=(n_layers, 2**n)), requires_grad=True)
+    weights = torch.tensor(rng.normal(size=(n_layers, n, 3)), requires_grad=True)
     index = cnot_permutation([(q, (q + 1) % n) for q in range(n)], n)
     sign_matrix = z_signs(n, [(q,) for q in range(n)], torch.float64) if signs else None
-    per_wire = gate_matrix("RY", head[:, 1:], torch.complex128) @ gate_matrix("RZ", head[:, :1], torch.complex128)
-    vectors = per_wire[None] @ ry_vectors(x).to(torch.complex128)[..., None]  # [B, n, 2, 1]
-    full = product_state(vectors[..., 0]).T  # [2**n, B]
-    ours = apply_kron_layers(None, b, phases, index, n, signs=sign_matrix, gather_first=True, head=(x, head))
-    ref = apply_kron_layers(full, b, phases, index, n, signs=sign_matrix, gather_first=True)
+    ours = apply_kron_layers(None, weights, index, sign_matrix, angles=x)
+    ref = apply_kron_layers(product_state_ry(x, torch.complex128).T, weights, index, sign_matrix)
     torch.testing.assert_close(ours, ref)
     cot = torch.tensor(rng.normal(size=tuple(ref.shape)) + (0j if signs else 1j * rng.normal(size=tuple(ref.shape))))
     loss = lambda out: (out * cot).real.sum()  # noqa: E731
-    grads = torch.autograd.grad(loss(ours), (x, head, b, phases))
-    refs = torch.autograd.grad(loss(ref), (x, head, b, phases))
+    grads = torch.autograd.grad(loss(ours), (x, weights))
+    refs = torch.autograd.grad(loss(ref), (x, weights))
     for got, want in zip(grads, refs):
         torch.testing.assert_close(got, want)
-    with pytest.raises(CircuitError, match="head needs angles"):
-        apply_kron_layers(None, b, phases, index, n, gather_first=True, head=(x[:, :2], head))
-    with pytest.raises(CircuitError, match="gather_first"):
-        apply_kron_layers(None, b, phases, index, n, head=(x, head))
+    with pytest.raises(CircuitError, match=rf"angles \[C, {n}\]"):
+        apply_kron_layers(None, weights, index, angles=x[:, :2])
+    with pytest.raises(CircuitError, match="not both"):
+        apply_kron_layers(ref if not signs else product_state_ry(x, torch.complex128).T, weights, index, angles=x)
+    with pytest.raises(CircuitError, match="at least 2 layers"):
+        apply_kron_layers(None, weights[:1], index, angles=x)
+    with pytest.raises(CircuitError, match=r"weights \[L, n, 3\]"):
+        apply_kron_layers(None, weights[..., :2], index, angles=x)
 
 
 def test_product_state_and_amplitude_state_match_pennylane():
