@@ -10,6 +10,7 @@ Run: .venv/bin/python benchmarks/bench_quantum.py [--device cuda] [--threads 1] 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import math
 import platform
 import statistics
@@ -137,6 +138,25 @@ def torchquantum_step(n: int, layers: int, batch: int, device: str):
     return step
 
 
+def keep_freed_memory() -> bool:
+    """Tell glibc malloc to keep freed memory instead of handing it back to the OS (Linux/glibc only).
+
+    Both sides run in one process. By default glibc returns the top of the heap to the OS
+    inside some later free() call and page-faults fresh blocks back in: PennyLane's step
+    frees hundreds of MB, and the trim then lands in a qedm step (measured at n=10: ~50 ms
+    instead of 14, 35 ms of it system time), while PennyLane pays page faults on its own
+    large temporaries (its n=8 step 83-124 ms by default, 75 ms with this). The values are
+    those of MALLOC_MMAP_THRESHOLD_=32 MiB, MALLOC_TRIM_THRESHOLD_=1 GiB, MALLOC_TOP_PAD_=256 MiB.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3  # glibc's mallopt parameter numbers
+    return all(libc.mallopt(param, value) == 1 for param, value in
+               ((m_mmap_threshold, 32 << 20), (m_trim_threshold, 1 << 30), (m_top_pad, 256 << 20)))
+
+
 def matmul_ceiling(device: str, dtype: torch.dtype, clock, size: int = 1024) -> float:
     """GFLOP/s of a plain large matmul (the reference ceiling; a complex MAC is 8 real flops)."""
     a = torch.randn(size, size, dtype=dtype, device=device)
@@ -160,7 +180,11 @@ def main() -> None:
                              "machine would show; robust when other processes share the cores)")
     parser.add_argument("--compare-executions", action="store_true",
                         help="also time execution='fused' and 'layers' (the cost-model crossover)")
+    parser.add_argument("--malloc", default="keep", choices=["keep", "default"],
+                        help="keep (default): glibc keeps freed memory, so neither side pays the other's "
+                             "heap trims and PennyLane runs at its fastest; default: glibc's own settings")
     args = parser.parse_args()
+    malloc = "glibc keeps freed memory" if args.malloc == "keep" and keep_freed_memory() else "default malloc"
     if args.threads:
         torch.set_num_threads(args.threads)
     device = args.device
@@ -185,7 +209,7 @@ def main() -> None:
     real_ceiling = matmul_ceiling(device, torch.float32, clock)
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.processor() or platform.machine()}, "
           f"torch {torch.__version__}, threads {torch.get_num_threads()}, device {device}, "
-          f"{args.clock} clock, median of {args.repeats} interleaved repeats")
+          f"{args.clock} clock, median of {args.repeats} interleaved repeats, {malloc}")
     print(f"# 1024^3 matmul ceiling: complex64 {ceiling:.1f} GFLOP/s, float32 {real_ceiling:.1f} GFLOP/s "
           "(% ceiling: qedm's GEMM flops per second over the float32 ceiling)")
     print("# qedm ms: steady state (median of the steps after the first in each round); first step: the one right "
