@@ -7,6 +7,7 @@ import torch
 from qedm.errors import CircuitError
 from qedm.quantum.gates import gate_matrix, kron_chain
 from qedm.quantum.ir import Op, Param
+from qedm.quantum import kernels
 from qedm.quantum.kernels import KronPlan, _layer_angle_grads, apply_kron_layers
 from qedm.quantum.simulator import (
     amplitude_state,
@@ -118,9 +119,16 @@ def test_local_product_and_permutation_equal_gate_by_gate():
     torch.testing.assert_close(state[:, cnot_permutation(pairs, n)], ref)
 
 
+@pytest.fixture(params=[True, False], ids=["compiled-loops", "torch-ops"])
+def loops(request, monkeypatch):
+    """Run a test with the layered kernel's compiled CPU loops and with their torch forms (the other devices' path)."""
+    monkeypatch.setattr(kernels, "COMPILED_LOOPS", request.param)
+    return request.param
+
+
 @pytest.mark.parametrize("max_group", [2, 3, 7])
 @pytest.mark.parametrize("signs", [False, True])
-def test_kron_layers_equal_gate_by_gate_with_gradients(max_group, signs):
+def test_kron_layers_equal_gate_by_gate_with_gradients(max_group, signs, loops):
     """Rot layers then the CNOT ring's gather, against Rot gates applied one by one (outputs and gradients)."""
     n, n_layers, rng = 7, 3, np.random.default_rng(5)
     state = torch.tensor(rng.normal(size=(2**n, 3)) + 1j * rng.normal(size=(2**n, 3)), requires_grad=True)
@@ -149,8 +157,7 @@ def test_kron_layers_equal_gate_by_gate_with_gradients(max_group, signs):
 
 @pytest.mark.parametrize("n", [1, 4, 5])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-@pytest.mark.parametrize("compiled", [True, False])
-def test_layer_angle_grads_equal_autograd_through_the_explicit_kron(n, dtype, compiled):
+def test_layer_angle_grads_equal_autograd_through_the_explicit_kron(n, dtype, loops):
     """Both ways of getting a layer's RY-angle gradients (numba cross sums, per-group Gram GEMMs) against autograd."""
     rng = np.random.default_rng(n)
     b = torch.tensor(rng.normal(size=n), dtype=dtype, requires_grad=True)
@@ -158,13 +165,13 @@ def test_layer_angle_grads_equal_autograd_through_the_explicit_kron(n, dtype, co
     kron = kron_chain(gate_matrix("RY", b[:, None], torch.complex128).real.to(dtype))  # [2**n, 2**n]
     (want,) = torch.autograd.grad((cot * (kron @ x)).sum(), b)
     mu = (kron.T @ cot).detach()  # the gradient at the layer's input
-    got = _layer_angle_grads(mu, x, n, tuple(kron_groups(n, 2)), compiled=compiled)
+    got = _layer_angle_grads(mu, x, n, tuple(kron_groups(n, 2)))
     torch.testing.assert_close(got, want)
 
 
 @pytest.mark.parametrize("n", [5, 6])
 @pytest.mark.parametrize("signs", [False, True])
-def test_kron_layers_with_a_product_head_equal_the_explicit_state(n, signs):
+def test_kron_layers_with_a_product_head_equal_the_explicit_state(n, signs, loops):
     """angles=x (layer 0 built inside as a product state) gives the outputs and gradients of the explicit RY(x) state."""
     n_layers, rng = 3, np.random.default_rng(8)
     x = torch.tensor(rng.uniform(-3, 3, size=(3, n)), requires_grad=True)
