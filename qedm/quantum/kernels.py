@@ -219,7 +219,9 @@ class KronPlan:
     def __init__(self, index: torch.Tensor, n_qubits: int, dtype: torch.dtype, max_group: int = LAYER_GROUP) -> None:
         device = index.device
         self.n_qubits, self.index, self.inverse = n_qubits, index, torch.argsort(index)
-        self.groups = tuple(kron_groups(n_qubits, max_group))
+        # the wire groups of the RY krons, larger ones last: at n=10, (3, 3, 4) steps 3-5 % faster than (4, 3, 3)
+        sizes = sorted(size for _, size in kron_groups(n_qubits, max_group))
+        self.groups = tuple((sum(sizes[:k]), size) for k, size in enumerate(sizes))
         zs = z_signs(n_qubits, [(q,) for q in range(n_qubits)], dtype).to(device)  # [D, n]
         # phase row l = (a_l, c_{l-1}) @ phase_signs: RZ(a_l) on row r, and RZ(c_{l-1}) of the row the gather moved here
         self.phase_signs = (-0.5 * torch.cat([zs, zs.index_select(0, index)], 1).T).contiguous()  # [2n, D]
