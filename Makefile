@@ -38,8 +38,9 @@ test: $(VENV)/.installed-test browser
 test-slow: $(VENV)/.installed-test
 	QEDM_SLOW=1 $(BIN)/python -m pytest -q
 
+# The simulator against PennyLane with the protocol of BENCHMARKS.md (1 thread, CPU-time clock).
 bench: $(VENV)/.installed-test
-	$(BIN)/python benchmarks/bench_quantum.py
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_quantum.py --threads 1 --repeats 9 --clock cpu
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -2,9 +2,11 @@
 
 Circuit per row (n, L, B): RY(x_i) angle encoding of x [B, n], L layers of Rot on every qubit
 + CNOT ring, <Z_i> on every qubit. Times are medians of repeats after warm-up, measured in one
-process so the ratio PennyLane/qedm is comparable even on a busy machine.
+process so the ratio PennyLane/qedm is comparable even on a busy machine; glibc is told to keep
+freed memory (see `keep_freed_memory`; --malloc default to leave it alone).
 With --encoding reupload the RY(x) encoding is repeated before every layer (both sides).
 Run: .venv/bin/python benchmarks/bench_quantum.py [--device cuda] [--threads 1] [--torchquantum]
+The figures in BENCHMARKS.md: OMP_NUM_THREADS=1 ... --threads 1 --repeats 9 --clock cpu
 """
 
 from __future__ import annotations
