@@ -97,6 +97,7 @@ class _Lease:
 COMPILED_LOOPS = True
 
 _KRON_INDEX: dict = {}
+_RY_OFFSETS: dict = {}
 
 
 def _ry_krons(b: torch.Tensor, groups) -> list[torch.Tensor]:
@@ -108,8 +109,9 @@ def _ry_krons(b: torch.Tensor, groups) -> list[torch.Tensor]:
     broadcast products (each a ~15 us 6-d broadcast).
     """
     n, device = b.shape[1], b.device
-    offsets = torch.tensor(RY_ENTRY_SHIFTS, dtype=b.dtype, device=device)
-    table = torch.cos(b[:, :, None] * 0.5 + offsets).view(b.shape[0], 4 * n)
+    if (b.dtype, device) not in _RY_OFFSETS:
+        _RY_OFFSETS[b.dtype, device] = torch.tensor(RY_ENTRY_SHIFTS, dtype=b.dtype, device=device)
+    table = torch.cos(torch.add(_RY_OFFSETS[b.dtype, device], b[:, :, None], alpha=0.5)).view(b.shape[0], 4 * n)
     mats = []
     for start, size in groups:
         key = (start, size, device)
@@ -226,6 +228,36 @@ class KronPlan:
         # phase row l = (a_l, c_{l-1}) @ phase_signs: RZ(a_l) on row r, and RZ(c_{l-1}) of the row the gather moved here
         self.phase_signs = (-0.5 * torch.cat([zs, zs.index_select(0, index)], 1).T).contiguous()  # [2n, D]
         self.head = HeadPlan(n_qubits, dtype, device)
+        self.dtype, self.device = dtype, device
+        self.phase_maps: dict[tuple[int, bool], torch.Tensor] = {}
+        self.signs_seen: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+
+    def phase_map(self, n_rot: int, head: bool) -> torch.Tensor:
+        """[3 n L, (Lb + 1) 2n] 0/1: flat Rot weights [L, n, 3] @ map = the phase angle rows (a_l, c_{l-1}), flat.
+
+        Row l of the table holds a of kron layer l and c of the layer before it (Lb = L - head
+        kron layers; with a head, c of layer 0 joins row 0). One matmul each way instead of
+        slicing the weights apart and back together.
+        """
+        key = (n_rot, head)
+        if key not in self.phase_maps:
+            n, n_layers = self.n_qubits, n_rot - head
+            table = torch.zeros(n_rot, n, 3, n_layers + 1, 2 * n, dtype=self.dtype)
+            for row in range(n_layers + 1):
+                for q in range(n):
+                    if row < n_layers:
+                        table[row + head, q, 0, row, q] = 1  # a
+                    if row + head >= 1:
+                        table[row + head - 1, q, 2, row, n + q] = 1  # c of the layer before
+            self.phase_maps[key] = table.reshape(3 * n * n_rot, -1).to(self.device)
+        return self.phase_maps[key]
+
+    def moved_signs(self, signs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(signs[inverse], 2 * signs[inverse]) for Z sums that skip the last gather (kept for the last signs seen)."""
+        if self.signs_seen is None or self.signs_seen[0] is not signs:
+            moved = signs.index_select(0, self.inverse)  # sum_j |psi[index[j]]|^2 s[j] = sum_r |psi[r]|^2 s[inverse[r]]
+            self.signs_seen = (signs, moved, 2 * moved)
+        return self.signs_seen[1], self.signs_seen[2]
 
 
 class _RealKronLayers(torch.autograd.Function):
@@ -241,17 +273,14 @@ class _RealKronLayers(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, state, angles, weights, signs, final_phase, plan, workspace):
-        gather_first, groups, index, inverse = angles is not None, plan.groups, plan.index, plan.inverse
+        gather_first, groups, index = angles is not None, plan.groups, plan.index
         n_rot, n = weights.shape[:2]
         n_layers, n_groups = n_rot - gather_first, len(groups)  # kron layers (after the head)
         dim, batch = (2**n, angles.shape[0]) if state is None else state.shape
-        a, b, c = weights.unbind(-1)
         # phase angle rows (a_l, c_{l-1}): RZ(c) of a layer joins RZ(a) of the next (the head's c: row 0)
-        table = weights.new_zeros(n_layers + 1, 2 * n)
-        table[:n_layers, :n] = a[gather_first:]
-        table[1 - gather_first:, n:] = c
+        table = (weights.view(1, -1) @ plan.phase_map(n_rot, gather_first)).view(n_layers + 1, 2 * n)
         phases = table[:n_layers + final_phase] @ plan.phase_signs  # [P, 2**n]; no last row when final_phase=False
-        b = b[gather_first:]
+        b = weights[gather_first:, :, 1]
         lead = tail = None
         if state is None:  # the product-state head (`HeadPlan`), as two halves
             cdtype = torch.complex128 if weights.dtype == torch.float64 else torch.complex64
@@ -291,7 +320,7 @@ class _RealKronLayers(torch.autograd.Function):
         last = n_saved + 1 if signs is not None else n_saved
         final = cplx[last]
         if signs is not None:
-            signs = signs.index_select(0, inverse)  # sum_j |psi[index[j]]|^2 s[j] = sum_r |psi[r]|^2 s[inverse[r]]
+            signs, ctx.twice_signs = plan.moved_signs(signs)
         ctx.signs, ctx.gather_first, ctx.weights_shape = signs, gather_first, weights.shape
         ctx.units, ctx.b, ctx.mats, ctx.workspace = units, b, mats, workspace
         ctx.halves, ctx.plan = (None if lead is None else (lead, tail)), plan
@@ -315,7 +344,7 @@ class _RealKronLayers(torch.autograd.Function):
         cur = 0
         if ctx.signs is not None:  # d <sum_r |psi_r|^2 signs[r, :]> / d psi = 2 psi (signs @ grad^T)
             pairs = grad.T.to(block.dtype)[:, :, None].expand(-1, -1, 2).reshape(grad.shape[1], cols)  # re, im
-            torch.mm(2 * ctx.signs, pairs, out=work[1])  # the scale per real entry; no large temporaries
+            torch.mm(ctx.twice_signs, pairs, out=work[1])  # the scale per real entry; no large temporaries
             torch.mul(block[n_saved + 1], work[1], out=work[0])
         else:
             work_c[0].copy_(grad)
@@ -355,16 +384,13 @@ class _RealKronLayers(torch.autograd.Function):
         if ctx.workspace:
             ctx.workspace.give(work)
         grad_weights = None
-        if grad_b is not None:  # back through the phase angle table of the forward
-            head, n = int(ctx.gather_first), n_qubits
-            grad_table = grad_phases.new_zeros(n_layers + 1, 2 * n)
-            grad_table[:grad_phases.shape[0]] = grad_phases @ plan.phase_signs.T
-            grad_weights = grad_b.new_empty(ctx.weights_shape)
-            grad_weights[head:, :, 0] = grad_table[:n_layers, :n]
-            grad_weights[head:, :, 1] = grad_b
-            grad_weights[:, :, 2] = grad_table[1 - head:, n:]
+        if grad_b is not None:  # back through the phase angle table of the forward, then the RY and head angles
+            head, rows = ctx.gather_first, grad_phases.shape[0]
+            phase_map = plan.phase_map(ctx.weights_shape[0], head)[:, :rows * 2 * n_qubits]
+            grad_weights = (phase_map @ (grad_phases @ plan.phase_signs.T).view(-1)).view(ctx.weights_shape)
+            grad_weights[int(head):, :, 1] = grad_b  # the map has zeros at every b
             if head:
-                grad_weights[0, :, :2] = grad_head
+                grad_weights[0, :, :2] = grad_head  # and at the head's a
         return grad_state, grad_angles, grad_weights, None, None, None, None
 
 
