@@ -124,21 +124,6 @@ def _ry_krons(b: torch.Tensor, groups) -> list[torch.Tensor]:
     return mats
 
 
-def _ry_angle_grads(b: torch.Tensor, mats, grad_mats, groups) -> torch.Tensor:
-    """d loss / d b [Lb, n] from the group-matrix gradients G [Lb, D, D] of the krons R = `mats`.
-
-    d/dt RY(t) = 1/2 [[0, -1], [1, 0]] RY(t), so dR/db_q is R with wire q's row bit flipped
-    times the sign of that bit, halved (`_bit_flips`), and the gradient is the entries
-    (r, r ^ bit_q) of G R^T: one batched GEMM and a gather per group.
-    """
-    out = torch.empty_like(b)
-    for (start, size), mat, grad in zip(groups, mats, grad_mats):
-        _, signs, cross_index = _bit_flips(size, b.dtype, b.device)
-        cross = torch.bmm(grad, mat.mT).view(b.shape[0], -1).index_select(1, cross_index)
-        out[:, start:start + size] = (cross.view(b.shape[0], size, -1) * signs[:, :, 0]).sum(-1).mul_(0.5)
-    return out
-
-
 def _phase_grad(state: torch.Tensor, grad: torch.Tensor, scratch: torch.Tensor) -> torch.Tensor:
     """d loss / d phi_r of state_r = exp(i phi_r) s_r: sum over columns of Im(conj(state) grad), [2**n].
 
@@ -195,18 +180,20 @@ class HeadPlan:
         ry = _ry_krons(b, ((0, h),))[0]  # [2, 2**h, 2**h]
         pre = phases[:, :, None] * real
         halves = torch.bmm(ry, torch.view_as_real(pre).view(2, 2**h, 2 * batch))
-        return torch.view_as_complex(halves.view(2, 2**h, batch, 2)), (real, phases, pre, ry, b)
+        return torch.view_as_complex(halves.view(2, 2**h, batch, 2)), (real, phases, pre, ry)
 
     def backward(self, grad_halves: torch.Tensor, saved) -> tuple[torch.Tensor, torch.Tensor]:
         """grad of the halves [2, 2**h, B] -> grads of angles [B, n] and head [n, 2]."""
-        real, phases, pre, ry, b = saved
+        real, phases, pre, ry = saved
         h, batch = self.half, real.shape[-1]
         grad_real_view = torch.view_as_real(grad_halves).view(2, 2**h, 2 * batch)
-        grad_ry = torch.bmm(grad_real_view, torch.view_as_real(pre).view(2, 2**h, 2 * batch).mT)
-        grad_pre = torch.view_as_complex(torch.bmm(ry.mT, grad_real_view).view(2, 2**h, batch, 2))
-        grad_a = ((pre.conj() * grad_pre).imag.sum(-1) @ self.phase_signs).view(-1)
-        grad_b = _ry_angle_grads(b, [ry], [grad_ry], ((0, h),)).view(-1)
-        grad_vectors = (phases.conj()[:, :, None] * grad_pre).real  # [2, 2**h, B]
+        grad_pre_real = torch.bmm(ry.mT, grad_real_view)  # [2, 2**h, 2B]: RY(b) is orthogonal
+        pre_real = torch.view_as_real(pre).view(2, 2**h, 2 * batch)
+        groups = ((0, h),)
+        grad_b = torch.cat([_layer_angle_grads(grad_pre_real[k], pre_real[k], h, groups) for k in (0, 1)])
+        unphased = phases.conj()[:, :, None] * torch.view_as_complex(grad_pre_real.view(2, 2**h, batch, 2))
+        grad_a = ((real * unphased.imag).sum(-1) @ self.phase_signs).view(-1)  # Im(conj(pre) grad), pre = phases real
+        grad_vectors = unphased.real  # [2, 2**h, B]
         flipped = real.index_select(1, self.flips).view(2, h, 2**h, batch).mul_(grad_vectors[:, None])
         grad_angles = (self.bit_signs.mT @ flipped).view(2 * h, batch).T * 0.5  # d [cos, sin](x/2) = J [cos, sin] / 2
         grad_head = torch.stack([grad_a, grad_b], -1)
