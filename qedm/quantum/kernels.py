@@ -124,14 +124,14 @@ def _ry_krons(b: torch.Tensor, groups) -> list[torch.Tensor]:
     return mats
 
 
-def _phase_grad(state: torch.Tensor, grad: torch.Tensor, scratch: torch.Tensor) -> torch.Tensor:
-    """d loss / d phi_r of state_r = exp(i phi_r) s_r: sum over columns of Im(conj(state) grad), [2**n].
+def _phase_grad(state: torch.Tensor, grad: torch.Tensor, scratch: torch.Tensor, out: torch.Tensor) -> None:
+    """d loss / d phi_r of state_r = exp(i phi_r) s_r into out [2**n]: sum over columns of Im(conj(state) grad).
 
     conj is written into `scratch` first: a conjugated operand makes torch allocate a full-size
     temporary, and fresh large allocations page-fault.
     """
     torch.conj_physical(state, out=scratch)
-    return scratch.mul_(grad).imag.sum(1)
+    torch.sum(scratch.mul_(grad).imag, 1, out=out)
 
 
 def _half_angle_table(width: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -189,8 +189,10 @@ class HeadPlan:
         grad_real_view = torch.view_as_real(grad_halves).view(2, 2**h, 2 * batch)
         grad_pre_real = torch.bmm(ry.mT, grad_real_view)  # [2, 2**h, 2B]: RY(b) is orthogonal
         pre_real = torch.view_as_real(pre).view(2, 2**h, 2 * batch)
-        groups = ((0, h),)
-        grad_b = torch.cat([_layer_angle_grads(grad_pre_real[k], pre_real[k], h, groups) for k in (0, 1)])
+        grad_b = real.new_empty(2, h)
+        for k in (0, 1):
+            _layer_angle_grads(grad_pre_real[k], pre_real[k], h, ((0, h),), out=grad_b[k])
+        grad_b = grad_b.view(-1).mul_(0.5)
         unphased = phases.conj()[:, :, None] * torch.view_as_complex(grad_pre_real.view(2, 2**h, batch, 2))
         grad_a = ((real * unphased.imag).sum(-1) @ self.phase_signs).view(-1)  # Im(conj(pre) grad), pre = phases real
         grad_vectors = unphased.real  # [2, 2**h, B]
@@ -336,7 +338,7 @@ class _RealKronLayers(torch.autograd.Function):
         else:
             work_c[0].copy_(grad)
             if units.shape[0] > n_layers:
-                grad_phases[n_layers] = _phase_grad(cplx[n_saved], work_c[0], work_c[1])
+                _phase_grad(cplx[n_saved], work_c[0], work_c[1], out=grad_phases[n_layers])
                 work_c[0].mul_(units[n_layers].conj()[:, None])
         slots, cslots, bufs, cbufs = block.unbind(0), cplx.unbind(0), work.unbind(0), work_c.unbind(0)
         back_mats = [m.transpose(1, 2).unbind(0) for m in mats]
@@ -350,9 +352,9 @@ class _RealKronLayers(torch.autograd.Function):
                 _apply_group(back_mats[k][layer], bufs[cur], start, size, out=bufs[1 - cur])
                 cur = 1 - cur
             if grad_b is not None:  # bufs[cur]: the gradient at this layer's input slots[layer]
-                grad_b[layer] = _layer_angle_grads(bufs[cur], slots[layer], n_qubits, groups)
+                _layer_angle_grads(bufs[cur], slots[layer], n_qubits, groups, out=grad_b[layer])
             if layer < len(conj_cols):
-                grad_phases[layer] = _phase_grad(cslots[layer], cbufs[cur], cbufs[1 - cur])
+                _phase_grad(cslots[layer], cbufs[cur], cbufs[1 - cur], out=grad_phases[layer])
                 cbufs[cur].mul_(conj_cols[layer])
         grad_state = grad_angles = grad_head = None
         if ctx.gather_first and (ctx.halves or ctx.needs_input_grad[0]):
@@ -375,30 +377,30 @@ class _RealKronLayers(torch.autograd.Function):
             head, rows = ctx.gather_first, grad_phases.shape[0]
             phase_map = plan.phase_map(ctx.weights_shape[0], head)[:, :rows * 2 * n_qubits]
             grad_weights = (phase_map @ (grad_phases @ plan.phase_signs.T).view(-1)).view(ctx.weights_shape)
-            grad_weights[int(head):, :, 1] = grad_b  # the map has zeros at every b
+            grad_weights[int(head):, :, 1] = grad_b.mul_(0.5)  # the map has zeros at every b
             if head:
                 grad_weights[0, :, :2] = grad_head  # and at the head's a
         return grad_state, grad_angles, grad_weights, None, None, None, None
 
 
-def _layer_angle_grads(grad: torch.Tensor, x: torch.Tensor, n_qubits: int, groups) -> torch.Tensor:
-    """d loss / d b [n] of one layer's RYs from its input x and the gradient there, both real [2**n, C].
+def _layer_angle_grads(grad: torch.Tensor, x: torch.Tensor, n_qubits: int, groups, out: torch.Tensor) -> None:
+    """2 d loss / d b into out [n] for one layer's RYs, from its input x and the gradient there (real [2**n, C]).
 
-    d/dt RY(t) = 1/2 RY(t) J (J = [[0, -1], [1, 0]]), so d loss / d b_q = 1/2 grad^T J_q x: on the
-    CPU one compiled pass over both (`cpu_loops`, measured 2-3x faster than the GEMMs); on other
-    devices (or with COMPILED_LOOPS False) per wire group the Gram matrix G = grad x^T over the group's rows
-    (one GEMM) and its signed entries (r, r ^ bit_q): grad^T J_q x = sum_r sign_q(r) G[r, r ^ bit_q].
+    d/dt RY(t) = 1/2 RY(t) J (J = [[0, -1], [1, 0]]), so d loss / d b_q = 1/2 grad^T J_q x; this
+    writes grad^T J_q x (the caller halves them all at once). On the CPU one compiled pass over
+    both (`cpu_loops`, measured 2-3x faster than the GEMMs); on other devices (or with
+    COMPILED_LOOPS False) per wire group the Gram matrix G = grad x^T over the group's rows (one
+    GEMM) and its signed entries (r, r ^ bit_q): grad^T J_q x = sum_r sign_q(r) G[r, r ^ bit_q].
     """
     if COMPILED_LOOPS and x.device.type == "cpu":
         from qedm.quantum.cpu_loops import rotation_cross_sums  # numba: imported on first use
 
-        return rotation_cross_sums(grad, x, n_qubits).to(x.device).mul_(0.5)
-    out = torch.empty(n_qubits, dtype=x.dtype, device=x.device)
+        rotation_cross_sums(grad, x, n_qubits, out)
+        return
     for start, size in groups:
         _, signs, cross_index = _bit_flips(size, x.dtype, x.device)
         gram = _group_grad(grad, x, start, size).view(-1)
         out[start:start + size] = (gram.index_select(0, cross_index).view(size, -1) * signs[:, :, 0]).sum(-1)
-    return out.mul_(0.5)
 
 
 _FLIP_CACHE: dict = {}
