@@ -92,9 +92,20 @@ class _Lease:
             workspace.give(self.tensor)
 
 
-# The layered kernel's RY angle gradients run as a compiled loop (`cpu_loops`, numba) on the CPU and as
-# Gram GEMMs elsewhere; the tests set this to False to check the GEMM form on the CPU too.
+# The layered kernel's RY angle gradients and phase steps run as compiled loops (`cpu_loops`, numba) on the
+# CPU and as torch ops elsewhere; the tests set this to False to check the torch forms on the CPU too.
 COMPILED_LOOPS = True
+
+
+def _use_loops(tensor: torch.Tensor) -> bool:
+    """Whether the compiled CPU loops run for this tensor: on the CPU, unless COMPILED_LOOPS is off."""
+    return COMPILED_LOOPS and tensor.device.type == "cpu"
+
+
+def _loops():
+    from qedm.quantum import cpu_loops  # numba: imported on first use
+
+    return cpu_loops
 
 _KRON_INDEX: dict = {}
 _RY_OFFSETS: dict = {}
@@ -122,16 +133,6 @@ def _ry_krons(b: torch.Tensor, groups) -> list[torch.Tensor]:
             _KRON_INDEX[key] = (4 * (start + wires) + 2 * ((r >> shift) & 1) + ((c >> shift) & 1)).reshape(-1).to(device)
         mats.append(table.index_select(1, _KRON_INDEX[key]).view(b.shape[0], size, 2**size, 2**size).prod(1))
     return mats
-
-
-def _phase_grad(state: torch.Tensor, grad: torch.Tensor, scratch: torch.Tensor, out: torch.Tensor) -> None:
-    """d loss / d phi_r of state_r = exp(i phi_r) s_r into out [2**n]: sum over columns of Im(conj(state) grad).
-
-    conj is written into `scratch` first: a conjugated operand makes torch allocate a full-size
-    temporary, and fresh large allocations page-fault.
-    """
-    torch.conj_physical(state, out=scratch)
-    torch.sum(scratch.mul_(grad).imag, 1, out=out)
 
 
 def _half_angle_table(width: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -255,9 +256,13 @@ class _RealKronLayers(torch.autograd.Function):
     Autograd through these GEMMs would expand each group matrix over the blocks and sum its
     gradient back, and record dozens of small nodes per layer; here the backward is, per layer,
     one GEMM per group for the state gradient (the RY krons are orthogonal: their transposes),
-    one call for all the layer's RY angle gradients (`_layer_angle_grads`) and one fused
-    reduction for its phases. Only each layer's input is kept, in one workspace block
-    [Lb + 2, 2**n, 2C] (two scratch slots for the groups in between).
+    one call for all the layer's RY angle gradients (`_layer_angle_grads`) and one for its
+    phases and the gather before them (`_phase_back`). Only each layer's input is kept, in one
+    workspace block [Lb + 2, 2**n, 2C] (two scratch slots for the groups in between).
+
+    States are real [2**n, 2C] in the split layout: each row holds the C real parts, then the
+    C imaginary parts. The GEMMs do not care, and the phase steps run as compiled loops on it
+    (interleaved (re, im) pairs do not vectorise; `cpu_loops`).
     """
 
     @staticmethod
@@ -270,29 +275,27 @@ class _RealKronLayers(torch.autograd.Function):
         table = (weights.view(1, -1) @ plan.phase_map(n_rot, gather_first)).view(n_layers + 1, 2 * n)
         phases = table[:n_layers + final_phase] @ plan.phase_signs  # [P, 2**n]; no last row when final_phase=False
         b = weights[gather_first:, :, 1]
-        lead = tail = None
-        if state is None:  # the product-state head (`HeadPlan`), as two halves
-            cdtype = torch.complex128 if weights.dtype == torch.float64 else torch.complex64
-            halves, ctx.head_saved = plan.head.forward(angles, weights[0, :, :2], cdtype)
-            lead, tail = halves[0], halves[1, :dim // halves.shape[1]]
         units = torch.polar(torch.ones_like(phases), phases)  # [P, 2**n] complex
         mats = _ry_krons(b, groups)
         # one slot per layer input (all the backward reads), then two scratch slots the groups alternate between
         n_saved = n_layers
         block = (workspace or Workspace()).take((n_saved + 2, dim, 2 * batch), b.dtype, b.device)
-        cplx = torch.view_as_complex(block.view(n_saved + 2, dim, batch, 2))
-        slots, cslots, unit_cols = block.unbind(0), cplx.unbind(0), units[:, :, None].unbind(0)
-        if state is None:  # the product of the two halves, built in a scratch slot
-            state = cslots[n_saved + 1]
-            torch.mul(lead[:, None, :], tail[None], out=state.view(lead.shape[0], tail.shape[0], batch))
-        if gather_first:
-            torch.index_select(torch.view_as_real(state).reshape(dim, 2 * batch), 0, index, out=slots[0])
-            if unit_cols:
-                cslots[0].mul_(unit_cols[0])
-        elif unit_cols:
-            torch.mul(state, unit_cols[0], out=cslots[0])
+        slots = block.unbind(0)
+        lead = tail = None
+        if state is None:  # the product-state head (`HeadPlan`), as two halves
+            cdtype = torch.complex128 if weights.dtype == torch.float64 else torch.complex64
+            halves, ctx.head_saved = plan.head.forward(angles, weights[0, :, :2], cdtype)
+            lead, tail = halves[0], halves[1, :dim // halves.shape[1]]
+        if state is None and _use_loops(block):  # product, gather and phase in one pass, on the halves split
+            ctx.split_halves = torch.view_as_real(halves).transpose(-1, -2).contiguous()  # [2, 2**h, 2, C]
+            _loops().product_rows(ctx.split_halves[0], ctx.split_halves[1, :tail.shape[0]], index, units[0],
+                                  out=slots[0])
         else:
-            cslots[0].copy_(state)
+            if state is None:  # the product of the two halves, multiplied out in a scratch slot
+                state = torch.view_as_complex(slots[n_saved + 1].view(dim, batch, 2))
+                torch.mul(lead[:, None, :], tail[None], out=state.view(lead.shape[0], tail.shape[0], batch))
+            _split(state, out=slots[n_saved])
+            _gather_phase(slots[n_saved], index if gather_first else None, units[0], out=slots[0])
         # group k of a layer writes the scratch slot that leaves the last group's output in slot n_saved + 1
         outputs = [n_saved + 1 - (n_groups - 1 - k) % 2 for k in range(n_groups)]
         layer_mats = [m.unbind(0) for m in mats]
@@ -303,11 +306,9 @@ class _RealKronLayers(torch.autograd.Function):
                 source = slots[outputs[k]]
             if layer == n_layers - 1 and signs is not None:
                 break  # measured (signs): |psi|^2 does not see the last phase, and the last gather moves into the signs
-            torch.index_select(slots[n_saved + 1], 0, index, out=slots[layer + 1])
-            if layer + 1 < len(unit_cols):
-                cslots[layer + 1].mul_(unit_cols[layer + 1])
+            unit = units[layer + 1] if layer + 1 < units.shape[0] else None
+            _gather_phase(slots[n_saved + 1], index, unit, out=slots[layer + 1])
         last = n_saved + 1 if signs is not None else n_saved
-        final = cplx[last]
         if signs is not None:
             signs, ctx.twice_signs = plan.moved_signs(signs)
         ctx.signs, ctx.gather_first, ctx.weights_shape = signs, gather_first, weights.shape
@@ -315,61 +316,63 @@ class _RealKronLayers(torch.autograd.Function):
         ctx.halves, ctx.plan = (None if lead is None else (lead, tail)), plan
         ctx.lease = _Lease(workspace, block)
         if signs is None:
-            return final.clone()
+            return torch.complex(block[last, :, :batch], block[last, :, batch:])
         squares = torch.mul(block[last], block[last], out=slots[n_saved])  # slot n_saved is scratch here
-        return (signs.T @ squares).view(-1, batch, 2).sum(-1).T  # [C, m]
+        return (signs.T @ squares).view(-1, 2, batch).sum(1).T  # [C, m]
 
     @staticmethod
     def backward(ctx, grad):
         plan, mats, units = ctx.plan, ctx.mats, ctx.units
-        groups, n_groups, inverse = plan.groups, len(plan.groups), plan.inverse
+        groups, n_groups, index, inverse = plan.groups, len(plan.groups), plan.index, plan.inverse
         n_layers, n_qubits, block = ctx.b.shape[0], ctx.b.shape[1], ctx.lease.tensor
         n_saved, dim, cols = block.shape[0] - 2, block.shape[1], block.shape[2]
-        cplx = torch.view_as_complex(block.view(n_saved + 2, dim, cols // 2, 2))
+        batch = cols // 2
         work = (ctx.workspace or Workspace()).take((2, dim, cols), block.dtype, block.device)
-        work_c = torch.view_as_complex(work.view(2, dim, cols // 2, 2))
+        slots, bufs = block.unbind(0), work.unbind(0)
         grad_phases = torch.zeros(units.shape, dtype=block.dtype, device=block.device)
         grad_b = torch.empty_like(ctx.b) if ctx.needs_input_grad[2] else None
-        cur = 0
         if ctx.signs is not None:  # d <sum_r |psi_r|^2 signs[r, :]> / d psi = 2 psi (signs @ grad^T)
-            pairs = grad.T.to(block.dtype)[:, :, None].expand(-1, -1, 2).reshape(grad.shape[1], cols)  # re, im
-            torch.mm(ctx.twice_signs, pairs, out=work[1])  # the scale per real entry; no large temporaries
-            torch.mul(block[n_saved + 1], work[1], out=work[0])
-        else:
-            work_c[0].copy_(grad)
-            if units.shape[0] > n_layers:
-                _phase_grad(cplx[n_saved], work_c[0], work_c[1], out=grad_phases[n_layers])
-                work_c[0].mul_(units[n_layers].conj()[:, None])
-        slots, cslots, bufs, cbufs = block.unbind(0), cplx.unbind(0), work.unbind(0), work_c.unbind(0)
+            scale = grad.T.to(block.dtype)[:, None, :].expand(-1, 2, -1).reshape(grad.shape[1], cols)  # re, im
+            torch.mm(ctx.twice_signs, scale, out=bufs[1])  # the scale per real entry; no large temporaries
+            torch.mul(block[n_saved + 1], bufs[1], out=bufs[0])
+            cur = 0
+        else:  # the last layer's gather, and the last phase row if there is one
+            _split(grad, out=bufs[0])
+            unit = units[n_layers] if units.shape[0] > n_layers else None
+            _phase_back(slots[n_saved], bufs[0], unit, index, inverse, out=bufs[1], phase_grad=grad_phases[n_layers])
+            cur = 1
         back_mats = [m.transpose(1, 2).unbind(0) for m in mats]
-        conj_cols = units.conj()[:, :, None].unbind(0)
         for layer in reversed(range(n_layers)):
-            if ctx.signs is None or layer < n_layers - 1:
-                torch.index_select(bufs[cur], 0, inverse, out=bufs[1 - cur])
-                cur = 1 - cur
             for k in reversed(range(n_groups)):  # the RYs are orthogonal: their transposes carry the gradient back
                 start, size = groups[k]
                 _apply_group(back_mats[k][layer], bufs[cur], start, size, out=bufs[1 - cur])
                 cur = 1 - cur
             if grad_b is not None:  # bufs[cur]: the gradient at this layer's input slots[layer]
                 _layer_angle_grads(bufs[cur], slots[layer], n_qubits, groups, out=grad_b[layer])
-            if layer < len(conj_cols):
-                _phase_grad(cslots[layer], cbufs[cur], cbufs[1 - cur], out=grad_phases[layer])
-                cbufs[cur].mul_(conj_cols[layer])
-        grad_state = grad_angles = grad_head = None
-        if ctx.gather_first and (ctx.halves or ctx.needs_input_grad[0]):
-            torch.index_select(bufs[cur], 0, inverse, out=bufs[1 - cur])
+            gathered = layer > 0 or ctx.gather_first  # a row gather made this layer's input
+            _phase_back(slots[layer], bufs[cur], units[layer], index if gathered else None, inverse,
+                        out=bufs[1 - cur], phase_grad=grad_phases[layer])
             cur = 1 - cur
-        if ctx.halves:  # psi = lead (x) tail per column: d/d lead = sum over tail rows of g conj(tail), and alike
+        grad_state = grad_angles = grad_head = None
+        if ctx.halves and _use_loops(block):  # psi = lead (x) tail per column: one pass for both halves' gradients
+            split, rows = ctx.split_halves, ctx.halves[1].shape[0]
+            grad_split = torch.zeros_like(split)  # the tail's half padded (odd n)
+            _loops().product_grads(bufs[cur], split[0], split[1, :rows], grad_split[0], grad_split[1, :rows])
+            grad_halves = torch.view_as_complex(grad_split.transpose(-1, -2).contiguous())
+            grad_angles, grad_head = plan.head.backward(grad_halves, ctx.head_saved)
+        elif ctx.halves:  # d/d lead = sum over tail rows of g conj(tail), and alike
             lead, tail = ctx.halves
-            grid, scratch = (c.view(lead.shape[0], tail.shape[0], -1) for c in (cbufs[cur], cbufs[1 - cur]))
+            grid = torch.view_as_complex(bufs[1 - cur].view(dim, batch, 2))
+            grid.copy_(torch.complex(bufs[cur][:, :batch], bufs[cur][:, batch:]))
+            scratch = torch.view_as_complex(bufs[cur].view(dim, batch, 2)).view(lead.shape[0], tail.shape[0], -1)
+            grid = grid.view(lead.shape[0], tail.shape[0], -1)
             grad_halves = lead.new_zeros(2, *lead.shape)  # the tail's half padded (odd n)
             torch.sum(torch.mul(grid, tail.conj().resolve_conj()[None], out=scratch), 1, out=grad_halves[0])
             torch.sum(torch.mul(grid, lead.conj().resolve_conj()[:, None], out=scratch), 0,
                       out=grad_halves[1, :tail.shape[0]])
             grad_angles, grad_head = plan.head.backward(grad_halves, ctx.head_saved)
         elif ctx.needs_input_grad[0]:
-            grad_state = cbufs[cur].clone()
+            grad_state = torch.complex(bufs[cur][:, :batch], bufs[cur][:, batch:])
         if ctx.workspace:
             ctx.workspace.give(work)
         grad_weights = None
@@ -383,6 +386,52 @@ class _RealKronLayers(torch.autograd.Function):
         return grad_state, grad_angles, grad_weights, None, None, None, None
 
 
+def _split(state: torch.Tensor, out: torch.Tensor) -> None:
+    """A complex [2**n, C] state into the split real layout out [2**n, 2C] (real parts, then imaginary)."""
+    out.view(out.shape[0], 2, -1).copy_(torch.view_as_real(state).permute(0, 2, 1))
+
+
+def _phase_rows(x: torch.Tensor, unit: torch.Tensor) -> None:
+    """x [2**n, 2C] (split layout) *= unit [2**n] complex, row by row, in place (torch ops)."""
+    real, imag = x.view(x.shape[0], 2, -1).unbind(1)
+    cos, sin = unit.real[:, None], unit.imag[:, None]
+    real_sin = real * sin
+    real.mul_(cos).addcmul_(imag, sin, value=-1)
+    imag.mul_(cos).add_(real_sin)
+
+
+def _gather_phase(source: torch.Tensor, index: torch.Tensor | None, unit: torch.Tensor | None,
+                  out: torch.Tensor) -> None:
+    """out = source[index] * unit, row by row (split layout [2**n, 2C]; index None: no gather, unit None: no phase)."""
+    if index is None and unit is None:
+        out.copy_(source)
+    elif _use_loops(out) and unit is not None:
+        _loops().gather_phase(source, index, unit, out)
+    else:
+        torch.index_select(source, 0, index, out=out) if index is not None else out.copy_(source)
+        if unit is not None:
+            _phase_rows(out, unit)
+
+
+def _phase_back(x: torch.Tensor, grad: torch.Tensor, unit: torch.Tensor | None, index: torch.Tensor | None,
+                inverse: torch.Tensor, out: torch.Tensor, phase_grad: torch.Tensor) -> None:
+    """Backward of `_gather_phase`(., index, unit) that made x, all split layout [2**n, 2C].
+
+    phase_grad [2**n] gets d loss / d phi of unit = exp(i phi) (sum over columns of
+    Im(conj(x) grad)); out gets the gradient before the gather, (grad conj(unit))[inverse].
+    One compiled pass on the CPU (`cpu_loops.phase_back`); elsewhere torch ops that use `grad`
+    as scratch.
+    """
+    if unit is not None and _use_loops(x):
+        _loops().phase_back(x, grad, unit, index, out, phase_grad)
+        return
+    if unit is not None:
+        half = x.shape[1] // 2
+        torch.sum(x[:, :half] * grad[:, half:] - x[:, half:] * grad[:, :half], 1, out=phase_grad)
+        _phase_rows(grad, unit.conj())
+    torch.index_select(grad, 0, inverse, out=out) if index is not None else out.copy_(grad)
+
+
 def _layer_angle_grads(grad: torch.Tensor, x: torch.Tensor, n_qubits: int, groups, out: torch.Tensor) -> None:
     """2 d loss / d b into out [n] for one layer's RYs, from its input x and the gradient there (real [2**n, C]).
 
@@ -392,10 +441,8 @@ def _layer_angle_grads(grad: torch.Tensor, x: torch.Tensor, n_qubits: int, group
     COMPILED_LOOPS False) per wire group the Gram matrix G = grad x^T over the group's rows (one
     GEMM) and its signed entries (r, r ^ bit_q): grad^T J_q x = sum_r sign_q(r) G[r, r ^ bit_q].
     """
-    if COMPILED_LOOPS and x.device.type == "cpu":
-        from qedm.quantum.cpu_loops import rotation_cross_sums  # numba: imported on first use
-
-        rotation_cross_sums(grad, x, n_qubits, out)
+    if _use_loops(x):
+        _loops().rotation_cross_sums(grad, x, n_qubits, out)
         return
     for start, size in groups:
         _, signs, cross_index = _bit_flips(size, x.dtype, x.device)
