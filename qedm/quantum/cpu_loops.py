@@ -143,17 +143,24 @@ def product_rows(lead: torch.Tensor, tail: torch.Tensor, index: torch.Tensor, un
 @numba.njit(fastmath=True, boundscheck=False, cache=True)
 def _product_grads(grad: np.ndarray, lead: np.ndarray, tail: np.ndarray, grad_lead: np.ndarray,
                    grad_tail: np.ndarray) -> None:
-    """psi[i T + k] = lead[i] tail[k]: grad_lead[i] += sum_k grad[i T + k] conj(tail[k]), grad_tail alike."""
+    """psi[i T + k] = lead[i] tail[k]: grad_lead[i] = sum_k grad[i T + k] conj(tail[k]), grad_tail alike.
+
+    Two loop nests, each writing one output row at a time: one nest updating both outputs did
+    not vectorise (250 vs ~25 us at n=8).
+    """
     n_tail = tail.shape[0]
     for i in range(lead.shape[0]):
-        a, ga = lead[i], grad_lead[i]
-        a_re, a_im, ga_re, ga_im = a[0], a[1], ga[0], ga[1]
+        ga_re, ga_im = grad_lead[i, 0], grad_lead[i, 1]
         for k in range(n_tail):
-            g, t, gt = grad[i * n_tail + k], tail[k], grad_tail[k]
-            g_re, g_im, t_re, t_im, gt_re, gt_im = g[0], g[1], t[0], t[1], gt[0], gt[1]
+            g_re, g_im, t_re, t_im = grad[i * n_tail + k, 0], grad[i * n_tail + k, 1], tail[k, 0], tail[k, 1]
             for b in range(grad.shape[2]):
                 ga_re[b] += g_re[b] * t_re[b] + g_im[b] * t_im[b]
                 ga_im[b] += g_im[b] * t_re[b] - g_re[b] * t_im[b]
+    for k in range(n_tail):
+        gt_re, gt_im = grad_tail[k, 0], grad_tail[k, 1]
+        for i in range(lead.shape[0]):
+            g_re, g_im, a_re, a_im = grad[i * n_tail + k, 0], grad[i * n_tail + k, 1], lead[i, 0], lead[i, 1]
+            for b in range(grad.shape[2]):
                 gt_re[b] += g_re[b] * a_re[b] + g_im[b] * a_im[b]
                 gt_im[b] += g_im[b] * a_re[b] - g_re[b] * a_im[b]
 
