@@ -62,14 +62,13 @@ def _cross_sums(mu: np.ndarray, x: np.ndarray, n_qubits: int, cols: int, out: np
 
 
 def rotation_cross_sums(mu: torch.Tensor, x: torch.Tensor, n_qubits: int, out: torch.Tensor) -> None:
-    """mu^T J_q x for every wire q into out [n]: mu, x contiguous real CPU tensors [2**n, C] (no autograd)."""
-    _cross_sums(mu.detach().reshape(-1).numpy(), x.detach().reshape(-1).numpy(), n_qubits, x.shape[-1],
-                out.detach().numpy())
+    """mu^T J_q x for every wire q into out [n]: mu, x contiguous real CPU tensors [2**n, C] (none requires grad)."""
+    _cross_sums(mu.reshape(-1).numpy(), x.reshape(-1).numpy(), n_qubits, x.shape[-1], out.numpy())
 
 
 def _rows(tensor: torch.Tensor) -> np.ndarray:
-    """A split-layout state [rows, 2C] as a numpy [rows, 2, C] view."""
-    return tensor.detach().view(tensor.shape[0], 2, -1).numpy()
+    """A split-layout state [rows, 2C] as a numpy [rows, 2, C] view (the kernels' tensors never require grad)."""
+    return tensor.view(tensor.shape[0], 2, -1).numpy()
 
 
 def _index(index: torch.Tensor | None, rows: int) -> np.ndarray:
@@ -115,7 +114,7 @@ def phase_back(x: torch.Tensor, grad: torch.Tensor, unit: torch.Tensor, index: t
     """The backward of `gather_phase` that made x: phase gradient into phase_grad [2**n] (zeros on entry), and
     out[index[r]] = grad[r] conj(unit[r]) (split-layout CPU states [2**n, 2C])."""
     _phase_back(_rows(x), _rows(grad), torch.view_as_real(unit).numpy(), _index(index, x.shape[0]), _rows(out),
-                phase_grad.detach().numpy())
+                phase_grad.numpy())
 
 
 @numba.njit(fastmath=True, boundscheck=False, cache=True)
@@ -136,8 +135,7 @@ def _product_rows(lead: np.ndarray, tail: np.ndarray, index: np.ndarray, unit: n
 def product_rows(lead: torch.Tensor, tail: torch.Tensor, index: torch.Tensor, unit: torch.Tensor,
                  out: torch.Tensor) -> None:
     """out = (lead (x) tail)[index] * unit row by row: lead, tail split [rows, 2, C], out [2**n, 2C], unit complex."""
-    _product_rows(lead.detach().numpy(), tail.detach().numpy(), index.numpy(), torch.view_as_real(unit).numpy(),
-                  _rows(out))
+    _product_rows(lead.numpy(), tail.numpy(), index.numpy(), torch.view_as_real(unit).numpy(), _rows(out))
 
 
 @numba.njit(fastmath=True, boundscheck=False, cache=True)
@@ -168,5 +166,4 @@ def _product_grads(grad: np.ndarray, lead: np.ndarray, tail: np.ndarray, grad_le
 def product_grads(grad: torch.Tensor, lead: torch.Tensor, tail: torch.Tensor, grad_lead: torch.Tensor,
                   grad_tail: torch.Tensor) -> None:
     """Add the gradients of lead and tail (split [rows, 2, C], zeros on entry) from that of psi [2**n, 2C]."""
-    _product_grads(_rows(grad), lead.detach().numpy(), tail.detach().numpy(), grad_lead.detach().numpy(),
-                   grad_tail.detach().numpy())
+    _product_grads(_rows(grad), lead.numpy(), tail.numpy(), grad_lead.numpy(), grad_tail.numpy())

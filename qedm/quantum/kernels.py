@@ -26,6 +26,7 @@ import math
 import torch
 
 from qedm.errors import CircuitError
+from qedm.quantum import cpu_loops
 from qedm.quantum.gates import RY_ENTRY_SHIFTS, kron_chain
 from qedm.quantum.simulator import kron_groups, permute_rows, z_signs
 
@@ -100,12 +101,6 @@ COMPILED_LOOPS = True
 def _use_loops(tensor: torch.Tensor) -> bool:
     """Whether the compiled CPU loops run for this tensor: on the CPU, unless COMPILED_LOOPS is off."""
     return COMPILED_LOOPS and tensor.device.type == "cpu"
-
-
-def _loops():
-    from qedm.quantum import cpu_loops  # numba: imported on first use
-
-    return cpu_loops
 
 _KRON_INDEX: dict = {}
 _RY_OFFSETS: dict = {}
@@ -288,7 +283,7 @@ class _RealKronLayers(torch.autograd.Function):
             lead, tail = halves[0], halves[1, :dim // halves.shape[1]]
         if state is None and _use_loops(block):  # product, gather and phase in one pass, on the halves split
             ctx.split_halves = torch.view_as_real(halves).transpose(-1, -2).contiguous()  # [2, 2**h, 2, C]
-            _loops().product_rows(ctx.split_halves[0], ctx.split_halves[1, :tail.shape[0]], index, units[0],
+            cpu_loops.product_rows(ctx.split_halves[0], ctx.split_halves[1, :tail.shape[0]], index, units[0],
                                   out=slots[0])
         else:
             if state is None:  # the product of the two halves, multiplied out in a scratch slot
@@ -357,7 +352,7 @@ class _RealKronLayers(torch.autograd.Function):
         if ctx.halves and _use_loops(block):  # psi = lead (x) tail per column: one pass for both halves' gradients
             split, rows = ctx.split_halves, ctx.halves[1].shape[0]
             grad_split = torch.zeros_like(split)  # the tail's half padded (odd n)
-            _loops().product_grads(bufs[cur], split[0], split[1, :rows], grad_split[0], grad_split[1, :rows])
+            cpu_loops.product_grads(bufs[cur], split[0], split[1, :rows], grad_split[0], grad_split[1, :rows])
             grad_halves = torch.view_as_complex(grad_split.transpose(-1, -2).contiguous())
             grad_angles, grad_head = plan.head.backward(grad_halves, ctx.head_saved)
         elif ctx.halves:  # d/d lead = sum over tail rows of g conj(tail), and alike
@@ -406,7 +401,7 @@ def _gather_phase(source: torch.Tensor, index: torch.Tensor | None, unit: torch.
     if index is None and unit is None:
         out.copy_(source)
     elif _use_loops(out) and unit is not None:
-        _loops().gather_phase(source, index, unit, out)
+        cpu_loops.gather_phase(source, index, unit, out)
     else:
         torch.index_select(source, 0, index, out=out) if index is not None else out.copy_(source)
         if unit is not None:
@@ -423,7 +418,7 @@ def _phase_back(x: torch.Tensor, grad: torch.Tensor, unit: torch.Tensor | None, 
     as scratch.
     """
     if unit is not None and _use_loops(x):
-        _loops().phase_back(x, grad, unit, index, out, phase_grad)
+        cpu_loops.phase_back(x, grad, unit, index, out, phase_grad)
         return
     if unit is not None:
         half = x.shape[1] // 2
@@ -442,7 +437,7 @@ def _layer_angle_grads(grad: torch.Tensor, x: torch.Tensor, n_qubits: int, group
     GEMM) and its signed entries (r, r ^ bit_q): grad^T J_q x = sum_r sign_q(r) G[r, r ^ bit_q].
     """
     if _use_loops(x):
-        _loops().rotation_cross_sums(grad, x, n_qubits, out)
+        cpu_loops.rotation_cross_sums(grad, x, n_qubits, out)
         return
     for start, size in groups:
         _, signs, cross_index = _bit_flips(size, x.dtype, x.device)
