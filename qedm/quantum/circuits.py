@@ -20,8 +20,10 @@ phase multiply, and the last RZ(c) is dropped when only Z expectations are neede
 last CNOT gather: it permutes the Z signs instead). All layers run inside one autograd
 Function with a hand-written backward (`apply_kron_layers`): one GEMM per group for the state
 gradient, and every RY angle gradient of a layer from the layer's input and its gradient in
-one compiled pass on the CPU (`cpu_loops`; a Gram GEMM per group elsewhere). Only the layer
-inputs are kept, in a workspace reused across steps, no
+one compiled pass on the CPU (`cpu_loops`; a Gram GEMM per group elsewhere). States are real
+[2**n, 2B] with each row's real parts, then its imaginary parts, so that the phase steps (a
+gather with its phase multiply, and their backward) also run as one compiled pass each on
+the CPU. Only the layer inputs are kept, in a workspace reused across steps, no
 full-size temporaries (a fresh multi-megabyte tensor page-faults). With the angle encoding,
 layer 0 (less its RZ(c), which joins the next phase row) leaves a product state: the kernel
 builds it from x as two halves (`kernels.HeadPlan`) and differentiates it by hand. The
