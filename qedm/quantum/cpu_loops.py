@@ -10,6 +10,9 @@ loops over interleaved (re, im) pairs measured slower than torch's separate pass
   five passes); n=8 46 vs 133 us, n=10 448 vs 674 us.
 - `product_rows` / `product_grads`: the angle encoding's product state lead (x) tail, gathered
   and phased, and its gradient, each in one pass.
+- `head_forward` / `head_backward`: the two halves of that product state from the inputs and
+  layer 0's angles (`kernels.HeadPlan`), and their gradients: per-sample work on 2**ceil(n/2)
+  rows, where torch's ~50 small ops cost more than the arithmetic.
 
 `rotation_cross_sums(mu, x, n)` gives, for every wire q of a basis-first real state [2**n, C],
 sum over rows r with bit q clear of mu[r | b_q] . x[r] - mu[r] . x[r | b_q] (b_q = that bit),
@@ -22,6 +25,8 @@ n=10 251 vs ~900 us (BENCHMARKS.md).
 """
 
 from __future__ import annotations
+
+import math
 
 import numba
 import numpy as np
@@ -167,3 +172,111 @@ def product_grads(grad: torch.Tensor, lead: torch.Tensor, tail: torch.Tensor, gr
                   grad_tail: torch.Tensor) -> None:
     """Add the gradients of lead and tail (split [rows, 2, C], zeros on entry) from that of psi [2**n, 2C]."""
     _product_grads(_rows(grad), lead.numpy(), tail.numpy(), grad_lead.numpy(), grad_tail.numpy())
+
+
+@numba.njit(fastmath=True, boundscheck=False, cache=True)
+def _half_phase(a: np.ndarray, first: int, h: int, r: int) -> float:
+    """theta of row r of a half: RZ(a) on its wires first..first+h-1 is exp(i theta), theta = -1/2 sum_j a_j z_j(r)."""
+    theta = 0.0
+    for j in range(h):
+        theta -= 0.5 * a[first + j] * (1 - 2 * ((r >> (h - 1 - j)) & 1))
+    return theta
+
+
+@numba.njit(fastmath=True, boundscheck=False, cache=True)
+def _head_forward(cos_x: np.ndarray, sin_x: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndarray,
+                  real: np.ndarray, pre: np.ndarray, ry: np.ndarray) -> None:
+    """Both halves k of RY(b) RZ(a) RY(x)|0> on their h wires: out [2, 2**h, 2, C] (split), keeping real
+    [2, 2**h, C] (the RY(x) product), pre [2, 2**h, 2, C] (with its phases) and ry [2, 2**h, 2**h] (RY(b) kron)."""
+    h, dim, batch = a.shape[0] // 2, out.shape[1], out.shape[3]
+    for k in range(2):
+        for r in range(dim):
+            for c in range(dim):
+                value = 1.0
+                for j in range(h):
+                    shift, half_b = h - 1 - j, 0.5 * b[k * h + j]
+                    row_bit, col_bit = (r >> shift) & 1, (c >> shift) & 1
+                    value *= math.cos(half_b) if row_bit == col_bit else (math.sin(half_b) if row_bit else -math.sin(half_b))
+                ry[k, r, c] = value
+        for r in range(dim):
+            product = real[k, r]
+            product[:] = 1
+            for j in range(h):
+                factor = sin_x[k * h + j] if (r >> (h - 1 - j)) & 1 else cos_x[k * h + j]
+                for col in range(batch):
+                    product[col] *= factor[col]
+            theta = _half_phase(a, k * h, h, r)
+            cos_t, sin_t = math.cos(theta), math.sin(theta)
+            pre_re, pre_im = pre[k, r, 0], pre[k, r, 1]
+            for col in range(batch):
+                pre_re[col] = product[col] * cos_t
+                pre_im[col] = product[col] * sin_t
+        for r in range(dim):
+            out_re, out_im = out[k, r, 0], out[k, r, 1]
+            out_re[:] = 0
+            out_im[:] = 0
+            for s in range(dim):
+                weight, pre_re, pre_im = ry[k, r, s], pre[k, s, 0], pre[k, s, 1]
+                for col in range(batch):
+                    out_re[col] += weight * pre_re[col]
+                    out_im[col] += weight * pre_im[col]
+
+
+def head_forward(cos_x: torch.Tensor, sin_x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, out: torch.Tensor,
+                 real: torch.Tensor, pre: torch.Tensor, ry: torch.Tensor) -> None:
+    """See `_head_forward`; cos_x, sin_x [2h, C]: cos and sin of half the (padded) input angles; a, b [2h]."""
+    _head_forward(cos_x.numpy(), sin_x.numpy(), a.numpy(), b.numpy(), out.numpy(), real.numpy(), pre.numpy(),
+                  ry.numpy())
+
+
+@numba.njit(fastmath=True, boundscheck=False, cache=True)
+def _head_backward(grad: np.ndarray, real: np.ndarray, pre: np.ndarray, ry: np.ndarray, a: np.ndarray,
+                   grad_pre: np.ndarray, grad_x: np.ndarray, grad_a: np.ndarray, grad_b: np.ndarray) -> None:
+    """From grad [2, 2**h, 2, C] of `_head_forward`'s out: grad_x [2h, C], grad_a [2h], grad_b [2h] (grad_pre: scratch)."""
+    h, dim, batch = a.shape[0] // 2, grad.shape[1], grad.shape[3]
+    for k in range(2):
+        for s in range(dim):  # RY(b) is orthogonal: its transpose carries the gradient back
+            gp_re, gp_im = grad_pre[k, s, 0], grad_pre[k, s, 1]
+            gp_re[:] = 0
+            gp_im[:] = 0
+            for r in range(dim):
+                weight, g_re, g_im = ry[k, r, s], grad[k, r, 0], grad[k, r, 1]
+                for col in range(batch):
+                    gp_re[col] += weight * g_re[col]
+                    gp_im[col] += weight * g_im[col]
+        for j in range(h):  # d/db = 1/2 grad_pre^T J_j pre, as in `_cross_sums`
+            bit, acc = 1 << (h - 1 - j), 0.0
+            for r in range(dim):
+                if r & bit:
+                    continue
+                for part in range(2):
+                    m_lo, m_hi = grad_pre[k, r, part], grad_pre[k, r | bit, part]
+                    x_lo, x_hi = pre[k, r, part], pre[k, r | bit, part]
+                    for col in range(batch):
+                        acc += m_hi[col] * x_lo[col] - m_lo[col] * x_hi[col]
+            grad_b[k * h + j] = 0.5 * acc
+        for r in range(dim):  # undo the phase: its imaginary part gives d/da, its real part d/d(RY(x) product)
+            theta = _half_phase(a, k * h, h, r)
+            cos_t, sin_t = math.cos(theta), math.sin(theta)
+            gp_re, gp_im, product = grad_pre[k, r, 0], grad_pre[k, r, 1], real[k, r]
+            acc = 0.0
+            for col in range(batch):
+                unphased_re = gp_re[col] * cos_t + gp_im[col] * sin_t
+                acc += product[col] * (gp_im[col] * cos_t - gp_re[col] * sin_t)
+                gp_re[col] = unphased_re
+            for j in range(h):
+                grad_a[k * h + j] -= 0.5 * acc * (1 - 2 * ((r >> (h - 1 - j)) & 1))
+        for j in range(h):  # d product[r] / dx_j = +-1/2 product[r ^ bit_j] (- where r has the bit clear)
+            bit, gx = 1 << (h - 1 - j), grad_x[k * h + j]
+            gx[:] = 0
+            for r in range(dim):
+                sign, g_re, flipped = (0.5 if r & bit else -0.5), grad_pre[k, r, 0], real[k, r ^ bit]
+                for col in range(batch):
+                    gx[col] += sign * g_re[col] * flipped[col]
+
+
+def head_backward(grad: torch.Tensor, real: torch.Tensor, pre: torch.Tensor, ry: torch.Tensor, a: torch.Tensor,
+                  grad_pre: torch.Tensor, grad_x: torch.Tensor, grad_a: torch.Tensor, grad_b: torch.Tensor) -> None:
+    """See `_head_backward`; grad_a must hold zeros on entry."""
+    _head_backward(grad.numpy(), real.numpy(), pre.numpy(), ry.numpy(), a.numpy(), grad_pre.numpy(), grad_x.numpy(),
+                   grad_a.numpy(), grad_b.numpy())

@@ -166,9 +166,7 @@ class HeadPlan:
     def forward(self, angles: torch.Tensor, head: torch.Tensor, cdtype: torch.dtype) -> tuple[torch.Tensor, ...]:
         """angles [B, n], head [n, 2] (a, b) -> the halves [2, 2**h, B] complex and what the backward needs."""
         h, batch = self.half, angles.shape[0]
-        if self.odd:
-            angles = torch.nn.functional.pad(angles, (0, 1)).index_select(1, self.pad_index)
-            head = torch.nn.functional.pad(head, (0, 0, 0, 1)).index_select(0, self.pad_index)
+        angles, head = self._padded(angles, head)
         vectors = torch.cos(torch.addmm(self.input_offsets, self.input_map, angles.T))  # [4h, B]
         real = vectors.index_select(0, self.vector_rows).view(2, 2**h, h, batch).prod(2)  # [2, 2**h, B]
         phases = torch.polar(torch.ones_like(real[:, :, 0]), head[:, 0].view(2, h) @ self.phase_signs.T).to(cdtype)
@@ -177,6 +175,36 @@ class HeadPlan:
         pre = phases[:, :, None] * real
         halves = torch.bmm(ry, torch.view_as_real(pre).view(2, 2**h, 2 * batch))
         return torch.view_as_complex(halves.view(2, 2**h, batch, 2)), (real, phases, pre, ry)
+
+    def _padded(self, angles: torch.Tensor, head: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.odd:
+            angles = torch.nn.functional.pad(angles, (0, 1)).index_select(1, self.pad_index)
+            head = torch.nn.functional.pad(head, (0, 0, 0, 1)).index_select(0, self.pad_index)
+        return angles, head
+
+    def _kept(self, grad_angles: torch.Tensor, grad_head: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.odd:
+            return grad_angles.index_select(1, self.keep), grad_head.index_select(0, self.keep)
+        return grad_angles, grad_head
+
+    def forward_split(self, angles: torch.Tensor, head: torch.Tensor) -> tuple[torch.Tensor, tuple]:
+        """As `forward`, by the compiled CPU loops, the halves in the split layout [2, 2**h, 2, B]."""
+        h, batch = self.half, angles.shape[0]
+        angles, head = self._padded(angles, head)
+        vectors = torch.cos(torch.addmm(self.input_offsets, self.input_map, angles.T))  # [4h, B]: cos, sin of x/2
+        a, b = head[:, 0].contiguous(), head[:, 1].contiguous()
+        out, pre = angles.new_empty(2, 2**h, 2, batch), angles.new_empty(2, 2**h, 2, batch)
+        real, ry = angles.new_empty(2, 2**h, batch), angles.new_empty(2, 2**h, 2**h)
+        cpu_loops.head_forward(vectors[:2 * h], vectors[2 * h:], a, b, out, real, pre, ry)
+        return out, (real, pre, ry, a)
+
+    def backward_split(self, grad: torch.Tensor, saved) -> tuple[torch.Tensor, torch.Tensor]:
+        """As `backward`, by the compiled CPU loops, from the halves' gradient in the split layout."""
+        real, pre, ry, a = saved
+        grad_x = real.new_empty(2 * self.half, real.shape[-1])
+        grad_a, grad_b = torch.zeros_like(a), torch.empty_like(a)
+        cpu_loops.head_backward(grad, real, pre, ry, a, torch.empty_like(pre), grad_x, grad_a, grad_b)
+        return self._kept(grad_x.T, torch.stack([grad_a, grad_b], -1))
 
     def backward(self, grad_halves: torch.Tensor, saved) -> tuple[torch.Tensor, torch.Tensor]:
         """grad of the halves [2, 2**h, B] -> grads of angles [B, n] and head [n, 2]."""
@@ -194,10 +222,7 @@ class HeadPlan:
         grad_vectors = unphased.real  # [2, 2**h, B]
         flipped = real.index_select(1, self.flips).view(2, h, 2**h, batch).mul_(grad_vectors[:, None])
         grad_angles = (self.bit_signs.mT @ flipped).view(2 * h, batch).T * 0.5  # d [cos, sin](x/2) = J [cos, sin] / 2
-        grad_head = torch.stack([grad_a, grad_b], -1)
-        if self.odd:
-            grad_angles, grad_head = grad_angles.index_select(1, self.keep), grad_head.index_select(0, self.keep)
-        return grad_angles, grad_head
+        return self._kept(grad_angles, torch.stack([grad_a, grad_b], -1))
 
 
 class KronPlan:
@@ -276,16 +301,16 @@ class _RealKronLayers(torch.autograd.Function):
         n_saved = n_layers
         block = (workspace or Workspace()).take((n_saved + 2, dim, 2 * batch), b.dtype, b.device)
         slots = block.unbind(0)
-        lead = tail = None
-        if state is None:  # the product-state head (`HeadPlan`), as two halves
-            cdtype = torch.complex128 if weights.dtype == torch.float64 else torch.complex64
-            halves, ctx.head_saved = plan.head.forward(angles, weights[0, :, :2], cdtype)
-            lead, tail = halves[0], halves[1, :dim // halves.shape[1]]
-        if state is None and _use_loops(block):  # product, gather and phase in one pass, on the halves split
-            ctx.split_halves = torch.view_as_real(halves).transpose(-1, -2).contiguous()  # [2, 2**h, 2, C]
-            cpu_loops.product_rows(ctx.split_halves[0], ctx.split_halves[1, :tail.shape[0]], index, units[0],
-                                  out=slots[0])
+        lead = tail = ctx.split_halves = None
+        if state is None and _use_loops(block):  # the head (`HeadPlan`) as split halves; product, gather, phase
+            halves, ctx.head_saved = plan.head.forward_split(angles, weights[0, :, :2])  # [2, 2**h, 2, C]
+            ctx.split_halves, ctx.tail_rows = halves, dim // halves.shape[1]
+            cpu_loops.product_rows(halves[0], halves[1, :ctx.tail_rows], index, units[0], out=slots[0])
         else:
+            if state is None:  # the product-state head (`HeadPlan`), as two halves
+                cdtype = torch.complex128 if weights.dtype == torch.float64 else torch.complex64
+                halves, ctx.head_saved = plan.head.forward(angles, weights[0, :, :2], cdtype)
+                lead, tail = halves[0], halves[1, :dim // halves.shape[1]]
             if state is None:  # the product of the two halves, multiplied out in a scratch slot
                 state = torch.view_as_complex(slots[n_saved + 1].view(dim, batch, 2))
                 torch.mul(lead[:, None, :], tail[None], out=state.view(lead.shape[0], tail.shape[0], batch))
@@ -349,12 +374,11 @@ class _RealKronLayers(torch.autograd.Function):
                         out=bufs[1 - cur], phase_grad=grad_phases[layer])
             cur = 1 - cur
         grad_state = grad_angles = grad_head = None
-        if ctx.halves and _use_loops(block):  # psi = lead (x) tail per column: one pass for both halves' gradients
-            split, rows = ctx.split_halves, ctx.halves[1].shape[0]
+        if ctx.split_halves is not None:  # psi = lead (x) tail per column: one pass for both halves' gradients
+            split, rows = ctx.split_halves, ctx.tail_rows
             grad_split = torch.zeros_like(split)  # the tail's half padded (odd n)
             cpu_loops.product_grads(bufs[cur], split[0], split[1, :rows], grad_split[0], grad_split[1, :rows])
-            grad_halves = torch.view_as_complex(grad_split.transpose(-1, -2).contiguous())
-            grad_angles, grad_head = plan.head.backward(grad_halves, ctx.head_saved)
+            grad_angles, grad_head = plan.head.backward_split(grad_split, ctx.head_saved)
         elif ctx.halves:  # d/d lead = sum over tail rows of g conj(tail), and alike
             lead, tail = ctx.halves
             grid = torch.view_as_complex(bufs[1 - cur].view(dim, batch, 2))
