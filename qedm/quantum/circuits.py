@@ -35,12 +35,12 @@ the cost is kernel calls rather than flops, i.e. small registers.
 Cost model (`choose_execution`), in real MACs for a run of Lb layers (forward + backward),
 with a KERNEL_COST per kernel call (Python/dispatch overhead; the ~100 calls both paths share
 cancel out):
-    layers = Lb * 2B * 2**n * (2 * sum over wire groups of 2**group + n) + 24 * Lb * KERNEL_COST
+    layers = Lb * 2B * 2**n * (2 * sum over wire groups of 2**group + n) + 17 * Lb * KERNEL_COST
     fused  = 4 * (4 * Lb - 3) * 8**n + 6 * B * 4**n                    +  9 * Lb * KERNEL_COST
 (layers: a GEMM per group forward and one backward, n MACs per real entry for the angle
 gradients; fused: a complex MAC is 4 real MACs, Lb - 1 compositions forward, 2 (Lb - 1) in
 the chain rule and Lb for the angle gradients; the per-layer call counts are fitted to the
-timings below, the layered one lowered from 28 to 24 when the angle gradients became one call).
+timings below, the layered one lowered from 28 to 17 as its backward lost calls).
 Measured on the 2-core CPU (1 thread, CPU-time clock, forward + backward, L=4, B=256) fused
 vs layers: 1.05 vs 1.85 ms at n=5, 1.83 vs 2.29 ms at n=6, 6.3 vs
 3.1 ms at n=7, 29 vs 5.1 ms at n=8; at B=32: 1.45 vs 1.61 ms at n=6, 4.5 vs 1.9 ms at n=7;
@@ -53,7 +53,12 @@ n=6 1.13 vs 1.96, n=7 4.1 vs 2.6, n=8 21 vs 3.8; B=32: n=6 0.82 vs 1.30, n=7 3.0
 n=6 L=2 0.80 vs 1.24, L=8 1.67 vs 2.45: still the faster path every time. With the compiled
 angle gradients (13:30 UTC): n=5 0.67 vs 1.52, n=6 1.25 vs 2.02, n=7 4.8 vs 3.7, n=8 21 vs 3.7;
 B=32: n=6 0.88 vs 1.23, n=7 2.8 vs 1.45; n=6 L=2 0.90 vs 1.15, L=8 1.58 vs 2.41; n=7 L=2 2.1 vs
-1.6, n=7 L=8 B=64 7.1 vs 2.4: the faster path in all ten.
+1.6, n=7 L=8 B=64 7.1 vs 2.4: the faster path in all ten. With the compiled phase steps and
+head (15:05 UTC) the layered path became the faster one at n=6 up to L=8: n=6 L=4 1.12 vs 1.00,
+B=32 0.85 vs 0.76, B=8 0.80 vs 0.66, L=2 0.82 vs 0.69, L=8 1.49 vs 1.48, L=16 2.37 vs 2.62;
+n=5 L=4 0.63 vs 0.92, B=32 0.52 vs 0.71, L=2 0.54 vs 0.65, L=8 0.72 vs 1.15; n=7 L=4 3.8 vs 1.7.
+With the layered call count refitted to 17 the model picks the faster path in all of these
+(and in the n=7, n=8 cases above; n=6 L=8 is a tie).
 Product-state encodings are built directly: angle = kron of [cos(x/2), sin(x/2)] vectors,
 iqp = uniform amplitudes times exp(-i/2 * sum_t theta_t z_t), one matmul with a sign matrix;
 reupload runs as per-row layers (`kernels.apply_reupload_layers`): each layer's RY(x) and Rot
@@ -130,7 +135,7 @@ def choose_execution(n_qubits: int, layers_per_run: int, batch: int) -> str:
     """'fused' or 'layers' for a run of data-independent layers, by the cost model above."""
     dim, lb = 2**n_qubits, layers_per_run
     group_macs = sum(2**size for _, size in kron_groups(n_qubits, LAYER_GROUP))
-    layered = lb * 2 * batch * dim * (2 * group_macs + n_qubits) + 24 * lb * KERNEL_COST
+    layered = lb * 2 * batch * dim * (2 * group_macs + n_qubits) + 17 * lb * KERNEL_COST
     fused = 4 * (4 * lb - 3) * dim**3 + 6 * batch * dim**2 + 9 * lb * KERNEL_COST
     return "fused" if fused < layered else "layers"
 

@@ -139,9 +139,13 @@ def test_inits():
 
 
 def test_cost_model_prefers_fused_only_for_small_registers():
-    # measured crossovers (see the circuits module docstring): fused wins up to n=6, layers from n=7
+    # measured crossovers (see the circuits module docstring): fused wins up to n=5, and at n=6 for
+    # deep circuits only; layers from n=7
     assert choose_execution(4, 4, 256) == "fused"
-    assert choose_execution(6, 4, 256) == "fused"
+    assert choose_execution(5, 8, 256) == "fused"
+    assert choose_execution(6, 16, 256) == "fused"
+    assert choose_execution(6, 4, 256) == "layers"
+    assert choose_execution(6, 4, 8) == "layers"
     assert choose_execution(7, 4, 256) == "layers"
     assert choose_execution(12, 6, 128) == "layers"
 
