@@ -184,6 +184,20 @@ def _half_phase(a: np.ndarray, first: int, h: int, r: int) -> float:
 
 
 @numba.njit(fastmath=True, boundscheck=False, cache=True)
+def _matmul_rows(weights: np.ndarray, source: np.ndarray, out: np.ndarray) -> None:
+    """out[r] = sum_s weights[r, s] source[s] for split-layout rows [rows, 2, C] (a small real matrix)."""
+    for r in range(out.shape[0]):
+        out_re, out_im = out[r, 0], out[r, 1]
+        out_re[:] = 0
+        out_im[:] = 0
+        for s in range(source.shape[0]):
+            weight, src_re, src_im = weights[r, s], source[s, 0], source[s, 1]
+            for col in range(out.shape[2]):
+                out_re[col] += weight * src_re[col]
+                out_im[col] += weight * src_im[col]
+
+
+@numba.njit(fastmath=True, boundscheck=False, cache=True)
 def _head_forward(cos_x: np.ndarray, sin_x: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndarray,
                   real: np.ndarray, pre: np.ndarray, ry: np.ndarray) -> None:
     """Both halves k of RY(b) RZ(a) RY(x)|0> on their h wires: out [2, 2**h, 2, C] (split), keeping real
@@ -211,15 +225,7 @@ def _head_forward(cos_x: np.ndarray, sin_x: np.ndarray, a: np.ndarray, b: np.nda
             for col in range(batch):
                 pre_re[col] = product[col] * cos_t
                 pre_im[col] = product[col] * sin_t
-        for r in range(dim):
-            out_re, out_im = out[k, r, 0], out[k, r, 1]
-            out_re[:] = 0
-            out_im[:] = 0
-            for s in range(dim):
-                weight, pre_re, pre_im = ry[k, r, s], pre[k, s, 0], pre[k, s, 1]
-                for col in range(batch):
-                    out_re[col] += weight * pre_re[col]
-                    out_im[col] += weight * pre_im[col]
+        _matmul_rows(ry[k], pre[k], out[k])
 
 
 def head_forward(cos_x: torch.Tensor, sin_x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, out: torch.Tensor,
@@ -235,15 +241,7 @@ def _head_backward(grad: np.ndarray, real: np.ndarray, pre: np.ndarray, ry: np.n
     """From grad [2, 2**h, 2, C] of `_head_forward`'s out: grad_x [2h, C], grad_a [2h], grad_b [2h] (grad_pre: scratch)."""
     h, dim, batch = a.shape[0] // 2, grad.shape[1], grad.shape[3]
     for k in range(2):
-        for s in range(dim):  # RY(b) is orthogonal: its transpose carries the gradient back
-            gp_re, gp_im = grad_pre[k, s, 0], grad_pre[k, s, 1]
-            gp_re[:] = 0
-            gp_im[:] = 0
-            for r in range(dim):
-                weight, g_re, g_im = ry[k, r, s], grad[k, r, 0], grad[k, r, 1]
-                for col in range(batch):
-                    gp_re[col] += weight * g_re[col]
-                    gp_im[col] += weight * g_im[col]
+        _matmul_rows(ry[k].T, grad[k], grad_pre[k])  # RY(b) is orthogonal: its transpose carries the gradient back
         for j in range(h):  # d/db = 1/2 grad_pre^T J_j pre, as in `_cross_sums`
             bit, acc = 1 << (h - 1 - j), 0.0
             for r in range(dim):
