@@ -5,6 +5,9 @@ The public API: `QEDM` (fit / sample / save / load), `evaluate`, `load_dataset`,
 `import qedm` (and the CLI) start fast.
 """
 
+import sys
+import types
+
 __version__ = "0.1.0"
 
 _PUBLIC = {
@@ -16,6 +19,24 @@ _PUBLIC = {
     "VQC": "qedm.quantum.circuits",
 }
 __all__ = ["__version__", *_PUBLIC]
+
+
+class _Package(types.ModuleType):
+    """The `qedm` module: `qedm.evaluate` stays the function when the subpackage is imported.
+
+    Importing `qedm.evaluate` (the subpackage) makes Python set the attribute `evaluate` of
+    `qedm` to that module; this class keeps the function there instead, so `qedm.evaluate`
+    and `from qedm import evaluate` are always `qedm.evaluate.core.evaluate`. The subpackage
+    stays importable by name (`from qedm.evaluate import METRICS`).
+    """
+
+    def __setattr__(self, name: str, value) -> None:
+        if name == "evaluate" and isinstance(value, types.ModuleType):
+            value = value.evaluate
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str):

@@ -7,6 +7,7 @@ Everything a run needs to be rebuilt lives here as plain values, so a run direct
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,8 @@ class QEDMConfig:
             raise ConfigError(f"sample_steps={self.sample_steps} exceeds n_steps={self.n_steps}")
         if self.guidance_scale < 0:
             raise ConfigError(f"guidance_scale must be >= 0, got {self.guidance_scale}")
+        if not isinstance(self.device, str) or not re.fullmatch(r"cpu|mps|cuda(:\d+)?", self.device):
+            raise ConfigError(f"device={self.device!r} is not a torch device: cpu, cuda, cuda:N or mps")
 
     @property
     def resolved_encoding(self) -> str:

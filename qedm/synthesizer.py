@@ -21,7 +21,6 @@ from qedm.config import QEDMConfig
 from qedm.data.images import ImageTransformer
 from qedm.data.latent import latent_from_dict, make_latent
 from qedm.data.table import TableTransformer
-from qedm.diffusion.clipping import clip_denoised
 from qedm.diffusion.noise import make_noise_source
 from qedm.diffusion.samplers import sample as run_sampler
 from qedm.diffusion.schedules import make_schedule
@@ -42,7 +41,11 @@ class QEDM:
     def __init__(self, config: QEDMConfig | None = None, **overrides: Any) -> None:
         base = config or QEDMConfig()
         self.config = base.updated(**overrides) if overrides else base
-        self.transformer: TableTransformer | None = None
+        self._reset_fitted()
+
+    def _reset_fitted(self) -> None:
+        """Forget everything `fit` learns (scikit-learn's rule: each fit starts from scratch)."""
+        self.transformer: TableTransformer | ImageTransformer | None = None
         self.latent = None
         self.denoiser: torch.nn.Module | None = None
         self.schedule = None
@@ -55,6 +58,11 @@ class QEDM:
         self.columns: list[str] = []
         self.data_low: torch.Tensor | None = None  # per-feature range of the diffused data,
         self.data_high: torch.Tensor | None = None  # used to keep x0 predictions in range
+
+    @property
+    def device(self) -> torch.device:
+        """Where the denoiser's weights live and sampling runs (config.device)."""
+        return torch.device(self.config.device)
 
     # ------------------------------------------------------------------ fit
     def fit(
@@ -71,7 +79,8 @@ class QEDM:
         With `run_dir`, checkpoints go there and an interrupted fit resumes from them.
         """
         cfg = self.config
-        torch.manual_seed(cfg.seed)
+        self._reset_fitted()
+        device = resolve_device(cfg.device)
         if _is_images(data):
             features, label_values, self.condition_name = data, labels, "label"
             self.transformer = ImageTransformer().fit(data)
@@ -86,7 +95,9 @@ class QEDM:
         latent_rows = torch.as_tensor(self.latent.encode(matrix), dtype=torch.float32)
         self.data_low, self.data_high = latent_rows.min(0).values, latent_rows.max(0).values
         self.schedule = make_schedule(cfg.schedule, cfg.n_steps)
-        self.denoiser = self.build_denoiser(latent_rows.shape[1])
+        self.denoiser = self.build_denoiser(latent_rows.shape[1]).to(device)
+        latent_rows = latent_rows.to(device)
+        label_tensor = None if label_tensor is None else label_tensor.to(device)
 
         checkpoint = metrics = None
         if run_dir is not None:
@@ -187,12 +198,13 @@ class QEDM:
         seed = cfg.seed if seed is None else seed
         labels = self._condition_labels(n, conditions, seed)
         scale = cfg.guidance_scale if guidance_scale is None else guidance_scale
-        eps_fn = clip_denoised(self._eps_fn(labels, scale), self.schedule, self.data_low, self.data_high)
+        eps_fn = self._eps_fn(labels, scale)
         noise = make_noise_source(cfg.noise, seed)
         dim = self._data_dim()
         with torch.no_grad(), torch_threads(cfg.threads):
             rows = run_sampler(eps_fn, self.schedule, n, dim, sampler=cfg.sampler,
-                               steps=cfg.sample_steps, generator=noise, progress=progress)
+                               steps=cfg.sample_steps, generator=noise, progress=progress,
+                               device=self.device, clip=(self.data_low, self.data_high))
         matrix = self.latent.decode(rows.cpu().numpy())
         samples = self.transformer.inverse_transform(matrix)
         classes = None
@@ -216,12 +228,12 @@ class QEDM:
                     f"cannot condition on {', '.join(map(str, unknown))}: this model was trained {trained}"
                 )
             value = _match_class(conditions[column], self.classes, column)
-            return torch.full((n,), self.classes.index(value), dtype=torch.long)
+            return torch.full((n,), self.classes.index(value), dtype=torch.long, device=self.device)
         if self.classes is None:
             return None
         generator = torch.Generator().manual_seed(seed + 7919)
         priors = torch.tensor(self.class_priors, dtype=torch.float64)
-        return torch.multinomial(priors, n, replacement=True, generator=generator)
+        return torch.multinomial(priors, n, replacement=True, generator=generator).to(self.device)
 
     def _eps_fn(self, labels: torch.Tensor | None, scale: float):
         """The noise prediction the samplers call; with labels, classifier-free guidance."""
@@ -271,24 +283,36 @@ class QEDM:
         transform = {"kind": getattr(self.transformer, "kind", "table"), **self.transformer.to_dict()}
         atomic_write_text(path / "transform.json", json.dumps(transform))
         atomic_write_text(path / "latent.json", json.dumps(self.latent.to_dict()))
-        atomic_torch_save(self.denoiser.state_dict(), path / "weights.pt")
+        # Weights are saved from the CPU, so a model fitted on a GPU loads on any machine.
+        weights = {name: tensor.detach().cpu() for name, tensor in self.denoiser.state_dict().items()}
+        atomic_torch_save(weights, path / "weights.pt")
         meta = {"qedm_version": __version__, "data_dim": self._data_dim(), "history": self.history,
                 "fit_seconds": self.fit_seconds, "classes": self.classes,
                 "class_priors": self.class_priors, "class_dtype": self.class_dtype,
                 "condition_name": self.condition_name, "columns": self.columns,
-                "data_low": self.data_low.tolist(), "data_high": self.data_high.tolist()}
+                "data_low": self.data_low.cpu().tolist(), "data_high": self.data_high.cpu().tolist()}
         atomic_write_text(path / "meta.json", json.dumps(meta, default=_json_default))
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "QEDM":
-        """Rebuild a saved model; errors name the missing or broken file."""
+    def load(cls, path: str | Path, device: str | None = None) -> "QEDM":
+        """Rebuild a saved model; errors name the missing or broken file.
+
+        `device=None` puts it where it was fitted when that device exists here, else on the
+        CPU (a model fitted on a GPU loads on a CPU-only machine); a named device must exist.
+        The saved `qedm_version` must match this qedm's major.minor version.
+        """
         path = Path(path)
         missing = [name for name in MODEL_FILES if not (path / name).is_file()]
         if missing:
             raise QEDMError(f"{path} is not a saved QEDM model: missing {', '.join(missing)}")
-        model = cls(QEDMConfig.from_dict(json.loads((path / "config.json").read_text())))
         meta = json.loads((path / "meta.json").read_text())
+        check_saved_version(meta.get("qedm_version"), path)
+        config = QEDMConfig.from_dict(json.loads((path / "config.json").read_text()))
+        if device is None:
+            device = config.device if device_available(config.device) else "cpu"
+        resolve_device(device)
+        model = cls(config.updated(device=device))
         transform = json.loads((path / "transform.json").read_text())
         kind = transform.pop("kind", "table")
         model.transformer = (ImageTransformer if kind == "image" else TableTransformer).from_dict(transform)
@@ -306,12 +330,43 @@ class QEDM:
         model.denoiser = model.build_denoiser(meta["data_dim"])
         state = torch.load(path / "weights.pt", map_location="cpu", weights_only=True)
         model.denoiser.load_state_dict(state)
-        model.denoiser.eval()
+        model.denoiser.to(model.device).eval()
         return model
 
     def _require_fitted(self) -> None:
         if self.denoiser is None:
             raise QEDMError("this QEDM is not fitted yet: call fit(data) or QEDM.load(path) first")
+
+
+def device_available(device: str) -> bool:
+    """Whether the torch device named `device` ("cpu", "cuda", "cuda:1", "mps") exists here."""
+    kind = torch.device(device)
+    if kind.type == "cuda":
+        return torch.cuda.is_available() and (kind.index or 0) < torch.cuda.device_count()
+    if kind.type == "mps":
+        return bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()
+    return True
+
+
+def resolve_device(device: str) -> torch.device:
+    """The torch.device to fit or sample on; ConfigError naming `device` if this machine lacks it."""
+    if not device_available(device):
+        raise ConfigError(f"device={device!r} is not available on this machine "
+                          "(torch sees no such device); use device='cpu'")
+    return torch.device(device)
+
+
+def check_saved_version(saved: str | None, path: Path) -> None:
+    """Refuse a model saved by another major.minor version of qedm, saying what to do."""
+    def release(version: str) -> tuple[str, ...]:
+        return tuple(version.split(".")[:2])
+
+    if saved is None or release(str(saved)) != release(__version__):
+        raise QEDMError(
+            f"{path} was saved with qedm {saved or 'of unknown version'}; this is qedm {__version__}, "
+            f"whose saved format may differ: load it with that version (pip install 'qedm=={saved}') "
+            "or fit and save the model again with this one"
+        )
 
 
 def _is_images(data) -> bool:

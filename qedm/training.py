@@ -7,6 +7,7 @@ from its last checkpoint and ends with the same weights it would have had uninte
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -49,6 +50,25 @@ class TrainState:
     seconds: float = 0.0
 
 
+def _in_forked_rng(train: Callable[..., TrainState]) -> Callable[..., TrainState]:
+    """Run `train` with torch's global generator seeded from its `seed`, restored afterwards.
+
+    Everything qedm draws itself comes from an explicit generator; nn.Dropout takes none and
+    draws from the global one, so training runs in a forked random state seeded from `seed`:
+    reproducible, and the caller's random state is the same after `fit` as before.
+    """
+
+    @functools.wraps(train)
+    def wrapper(model: torch.nn.Module, data: torch.Tensor, schedule, **kwargs) -> TrainState:
+        devices = [data.device] if data.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(kwargs.get("seed", 0))
+            return train(model, data, schedule, **kwargs)
+
+    return wrapper
+
+
+@_in_forked_rng
 def train_denoiser(
     model: torch.nn.Module,
     data: torch.Tensor,
@@ -120,7 +140,7 @@ def train_denoiser(
 def _drop_labels(y: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:
     """Replace labels by the null class (the last index of the embedding) with probability p."""
     null = y.new_full(y.shape, -1)
-    drop = torch.rand(y.shape, generator=generator) < p
+    drop = (torch.rand(y.shape, generator=generator) < p).to(y.device)
     return torch.where(drop, null, y)
 
 

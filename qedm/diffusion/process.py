@@ -19,10 +19,23 @@ def q_sample(x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor, schedule: S
     return a.sqrt() * x0 + (1 - a).sqrt() * noise
 
 
+def x0_from_eps(x_t: torch.Tensor, eps: torch.Tensor, alpha_bar: float | torch.Tensor) -> torch.Tensor:
+    """Invert q_sample given the noise: x0 = (x_t - sqrt(1 - alpha_bar) eps) / sqrt(alpha_bar).
+
+    The one place this formula is written; `alpha_bar` is a float (samplers) or a column
+    broadcastable against x_t (a tensor of alpha_bar_t per row).
+    """
+    return (x_t - (1 - alpha_bar) ** 0.5 * eps) / alpha_bar ** 0.5
+
+
+def eps_from_x0(x_t: torch.Tensor, x0: torch.Tensor, alpha_bar: float | torch.Tensor) -> torch.Tensor:
+    """The noise that takes x0 to x_t: eps = (x_t - sqrt(alpha_bar) x0) / sqrt(1 - alpha_bar)."""
+    return (x_t - alpha_bar ** 0.5 * x0) / (1 - alpha_bar) ** 0.5
+
+
 def predict_x0(x_t: torch.Tensor, t: torch.Tensor, eps: torch.Tensor, schedule: Schedule) -> torch.Tensor:
-    """Invert q_sample given the noise: x0 = (x_t - sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_bar_t)."""
-    a = schedule.at(schedule.alphas_cumprod, t, x_t)
-    return (x_t - (1 - a).sqrt() * eps) / a.sqrt()
+    """x0 implied by the noise eps at timesteps t: [B, ...] (t: [B])."""
+    return x0_from_eps(x_t, eps, schedule.at(schedule.alphas_cumprod, t, x_t))
 
 
 def diffusion_loss(
