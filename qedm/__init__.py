@@ -8,7 +8,7 @@ The public API: `QEDM` (fit / sample / save / load), `evaluate`, `load_dataset`,
 import sys
 import types
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _PUBLIC = {
     "QEDM": "qedm.synthesizer",

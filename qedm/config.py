@@ -6,42 +6,32 @@ Everything a run needs to be rebuilt lives here as plain values, so a run direct
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from qedm.choices import DENOISERS, LATENTS, NOISE_SOURCES, SAMPLERS, SCHEDULES, one_of, positive_int
 from qedm.errors import ConfigError
-
-DENOISERS = ("classical", "hybrid", "quantum", "quantum_dense")
-LATENTS = ("auto", "none", "pca", "ae")
-SCHEDULES = ("linear", "cosine")
-NOISE_SOURCES = ("prng", "qrng")
-SAMPLERS = ("ddpm", "ddim", "dpm_solver", "dpm_solver_sde")
-ENCODINGS = ("angle", "reupload", "amplitude", "iqp")
-ENTANGLERS = ("ring", "all")
-OBSERVABLES = ("z", "zz", "both")
-DIFF_METHODS = ("backprop", "parameter-shift", "spsa")
+from qedm.models.configs import DenoiserConfig, make_denoiser_config, setting_names
 
 
 @dataclass
 class QEDMConfig:
-    """Hyper-parameters of a QEDM: denoiser, circuit, latent, diffusion and training."""
+    """Hyper-parameters of a QEDM: the denoiser and its own settings, latent, diffusion, training.
+
+    Pipeline settings are flat fields. The denoiser's settings live in `denoiser_config`, one
+    dataclass per denoiser (qedm.models.configs: HybridConfig, ClassicalConfig, ...) that holds
+    only what that denoiser takes. Flat keys are routed there: `QEDMConfig(denoiser="hybrid",
+    n_qubits=4)`, `from_dict`, `updated` and `QEDM(n_layers=2)` accept them, and reading
+    `config.n_qubits` reads `config.denoiser_config.n_qubits`. A key the chosen denoiser does
+    not take is a ConfigError naming it and listing what it takes.
+    """
 
     denoiser: str = "hybrid"
-    # Circuit (hybrid and quantum denoisers).
-    n_qubits: int = 6
-    n_layers: int | None = None  # None: 3 for hybrid/quantum, 20 for quantum_dense
-    encoding: str | None = None  # None: "reupload" for hybrid and quantum
-    entangler: str = "ring"
-    observables: str = "both"
-    diff_method: str = "backprop"
-    shots: int | None = None
-    # Classical layers.
-    hidden: int = 128
-    n_blocks: int = 2
-    time_dim: int = 32
+    denoiser_config: DenoiserConfig | None = None  # None: the denoiser's defaults
     # Latent: "auto" compresses only for the quantum denoiser (to n_qubits dimensions).
     latent: str = "auto"
     latent_dim: int | None = None
@@ -70,39 +60,31 @@ class QEDMConfig:
     threads: int | None = 1  # torch intra-op threads while fitting/sampling; None: torch's default
 
     def __post_init__(self) -> None:
+        routed = self.__dict__.pop("_routed", {})
+        one_of("denoiser", self.denoiser, DENOISERS)
+        self.denoiser_config = make_denoiser_config(self.denoiser, self.denoiser_config, **routed)
         self.validate()
 
     def validate(self) -> None:
         """Raise ConfigError naming the first argument that is out of range."""
-        _one_of("denoiser", self.denoiser, DENOISERS)
-        _one_of("latent", self.latent, LATENTS)
-        _one_of("schedule", self.schedule, SCHEDULES)
-        _one_of("noise", self.noise, NOISE_SOURCES)
-        _one_of("sampler", self.sampler, SAMPLERS)
-        _one_of("entangler", self.entangler, ENTANGLERS)
-        _one_of("observables", self.observables, OBSERVABLES)
-        _one_of("diff_method", self.diff_method, DIFF_METHODS)
-        if self.encoding is not None:
-            _one_of("encoding", self.encoding, ENCODINGS)
-        if self.n_layers is not None:
-            _positive_int("n_layers", self.n_layers)
-        for name in ("n_qubits", "hidden", "n_blocks", "time_dim", "n_steps",
-                     "epochs", "batch_size", "checkpoint_every"):
-            _positive_int(name, getattr(self, name))
-        if self.n_qubits > 20:
-            raise ConfigError(f"n_qubits={self.n_qubits} is too large for a statevector simulator (max 20)")
-        if self.shots is not None:
-            _positive_int("shots", self.shots)
+        one_of("denoiser", self.denoiser, DENOISERS)
+        make_denoiser_config(self.denoiser, self.denoiser_config)  # validates its own fields
+        one_of("latent", self.latent, LATENTS)
+        one_of("schedule", self.schedule, SCHEDULES)
+        one_of("noise", self.noise, NOISE_SOURCES)
+        one_of("sampler", self.sampler, SAMPLERS)
+        for name in ("n_steps", "epochs", "batch_size", "checkpoint_every"):
+            positive_int(name, getattr(self, name))
         if self.threads is not None:
-            _positive_int("threads", self.threads)
+            positive_int("threads", self.threads)
         if self.latent_dim is not None:
-            _positive_int("latent_dim", self.latent_dim)
+            positive_int("latent_dim", self.latent_dim)
         if not self.lr > 0:
             raise ConfigError(f"lr must be > 0, got {self.lr}")
         if self.weight_decay < 0:
             raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay}")
         if self.sample_steps is not None:
-            _positive_int("sample_steps", self.sample_steps)
+            positive_int("sample_steps", self.sample_steps)
         if self.sample_steps is not None and self.sample_steps > self.n_steps:
             raise ConfigError(f"sample_steps={self.sample_steps} exceeds n_steps={self.n_steps}")
         if self.guidance_scale < 0:
@@ -110,15 +92,12 @@ class QEDMConfig:
         if not isinstance(self.device, str) or not re.fullmatch(r"cpu|mps|cuda(:\d+)?", self.device):
             raise ConfigError(f"device={self.device!r} is not a torch device: cpu, cuda, cuda:N or mps")
 
-    @property
-    def resolved_encoding(self) -> str:
-        return self.encoding or "reupload"
-
-    @property
-    def resolved_n_layers(self) -> int:
-        if self.n_layers is not None:
-            return self.n_layers
-        return 20 if self.denoiser == "quantum_dense" else 3
+    def __getattr__(self, name: str) -> Any:
+        """A denoiser setting read as if it were flat: config.n_qubits is config.denoiser_config.n_qubits."""
+        nested = self.__dict__.get("denoiser_config")
+        if name.startswith("_") or nested is None or name not in setting_names(self.denoiser):
+            raise AttributeError(f"QEDMConfig has no setting {name!r}")
+        return getattr(nested, name)
 
     @property
     def resolved_latent(self) -> str:
@@ -131,10 +110,7 @@ class QEDMConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "QEDMConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"unknown config key(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        """A config from plain values (config.json, YAML): nested or flat denoiser settings."""
         return cls(**values)
 
     @classmethod
@@ -143,10 +119,24 @@ class QEDMConfig:
         return cls.from_dict(read_config_file(path))
 
     def updated(self, **changes: Any) -> "QEDMConfig":
-        """A copy with some values replaced (None values are ignored), validated."""
+        """A copy with some values replaced (None values are ignored), validated.
+
+        Denoiser settings may be given flat (n_qubits=4). Switching `denoiser` keeps the old
+        denoiser's non-default settings that the new one also takes; the rest start at its defaults.
+        """
+        changes = {k: v for k, v in changes.items() if v is not None}
         values = self.to_dict()
-        values.update({k: v for k, v in changes.items() if v is not None})
-        return QEDMConfig.from_dict(values)
+        nested = values.pop("denoiser_config")
+        denoiser = changes.get("denoiser", self.denoiser)
+        if denoiser != self.denoiser:
+            one_of("denoiser", denoiser, DENOISERS)
+            defaults = asdict(type(self.denoiser_config)())
+            takes = setting_names(denoiser)
+            nested = {k: v for k, v in nested.items() if k in takes and v != defaults[k]}
+        if "denoiser_config" in changes:
+            nested = changes.pop("denoiser_config")
+        values.update(changes)
+        return QEDMConfig.from_dict({**values, "denoiser_config": nested})
 
     def dumps(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
@@ -170,11 +160,16 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     return values
 
 
-def _one_of(name: str, value: Any, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ConfigError(f"{name}={value!r} is not one of: {', '.join(allowed)}")
+_FIELDS = frozenset(f.name for f in fields(QEDMConfig))
+_dataclass_init = QEDMConfig.__init__
 
 
-def _positive_int(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+@functools.wraps(_dataclass_init)
+def _init(self: QEDMConfig, *args: Any, **values: Any) -> None:
+    """The dataclass __init__, plus flat denoiser settings routed into denoiser_config."""
+    routed = {key: values.pop(key) for key in list(values) if key not in _FIELDS}
+    self.__dict__["_routed"] = routed
+    _dataclass_init(self, *args, **values)
+
+
+QEDMConfig.__init__ = _init

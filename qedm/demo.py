@@ -92,6 +92,7 @@ def demo_configs(train, epochs: int, seed: int) -> dict[str, QEDMConfig]:
     circuit = {"n_qubits": 6, "n_layers": 3}
     hybrid = QEDMConfig(denoiser="hybrid", epochs=epochs, seed=seed, **circuit)
     hidden, _ = matched_classical_hidden_for(train, seed=seed, **circuit)
+    # The classical denoiser takes its own defaults (n_blocks 2) and the matched width.
     return {"hybrid": hybrid, "classical": hybrid.updated(denoiser="classical", hidden=hidden)}
 
 

@@ -28,6 +28,7 @@ from qedm.errors import ConfigError, DataError, QEDMError
 from qedm.models.registry import build_denoiser
 from qedm.training import torch_threads, train_denoiser
 
+DEFAULT_LATENT_DIM = 6  # a latent's width when neither latent_dim nor a circuit's n_qubits sets it
 MODEL_FILES = ("config.json", "transform.json", "latent.json", "weights.pt", "meta.json")
 
 
@@ -124,7 +125,7 @@ class QEDM:
         cfg = self.config
         if cfg.resolved_latent == "none":
             return width
-        dim = cfg.latent_dim or cfg.n_qubits
+        dim = cfg.latent_dim or getattr(cfg.denoiser_config, "n_qubits", DEFAULT_LATENT_DIM)
         if dim > width:
             raise ConfigError(f"latent_dim={dim} exceeds the transformed table width {width}")
         return dim
@@ -156,22 +157,13 @@ class QEDM:
     def build_denoiser(self, data_dim: int) -> torch.nn.Module:
         """A fresh, untrained denoiser of this config for data of width `data_dim`."""
         cfg = self.config
-        kwargs: dict[str, Any] = {"seed": cfg.seed}
+        supplied: dict[str, Any] = {"seed": cfg.seed}
         if cfg.denoiser == "quantum_dense":
             # Its own circuit (amplitude encoding, entangling blocks); the schedule preconditions it.
-            kwargs.update(n_layers=cfg.resolved_n_layers, n_steps=cfg.n_steps, schedule=self.schedule)
-        else:
-            kwargs.update(hidden=cfg.hidden, time_dim=cfg.time_dim)
-        if cfg.denoiser == "classical":
-            kwargs["n_blocks"] = cfg.n_blocks
-        elif cfg.denoiser in ("hybrid", "quantum"):
-            kwargs.update(n_qubits=cfg.n_qubits, n_layers=cfg.resolved_n_layers,
-                          encoding=cfg.resolved_encoding, entangler=cfg.entangler,
-                          observables=cfg.observables, diff_method=cfg.diff_method,
-                          shots=cfg.shots)
+            supplied.update(n_steps=cfg.n_steps, schedule=self.schedule)
         if self.classes is not None:
-            kwargs["n_classes"] = len(self.classes)
-        return build_denoiser(cfg.denoiser, data_dim, **kwargs)
+            supplied["n_classes"] = len(self.classes)
+        return build_denoiser(cfg.denoiser, data_dim, cfg.denoiser_config, **supplied)
 
     # --------------------------------------------------------------- sample
     def sample(

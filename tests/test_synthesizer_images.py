@@ -18,10 +18,12 @@ def digits():
     return images[:300], labels[:300]
 
 
-@pytest.mark.parametrize("denoiser", ["classical", "hybrid", "quantum_dense"])
-def test_image_models_sample_images_of_the_right_shape_and_range(digits, denoiser, tmp_path):
+@pytest.mark.parametrize("denoiser,settings", [("classical", dict(hidden=16)),
+                                               ("hybrid", dict(n_qubits=3, hidden=16, n_layers=3)),
+                                               ("quantum_dense", dict(n_layers=3))])
+def test_image_models_sample_images_of_the_right_shape_and_range(digits, denoiser, settings, tmp_path):
     images, labels = digits
-    model = QEDM(denoiser=denoiser, n_qubits=3, hidden=16, n_layers=3, **SMALL).fit(images, labels=labels)
+    model = QEDM(denoiser=denoiser, **settings, **SMALL).fit(images, labels=labels)
     samples, classes = model.sample(6, seed=0, conditions={"label": 3}, return_labels=True)
     assert samples.shape == (6, 8, 8) and samples.dtype.kind == "f"
     assert samples.min() >= 0.0 and samples.max() <= 16.0

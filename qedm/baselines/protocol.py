@@ -58,6 +58,7 @@ class QEDMModel:
         overrides = dict(self.overrides)
         if self.match_hybrid:
             hidden, target = matched_classical_hidden_for(data, seed=self.seed, **overrides)
+            overrides = settings_for("classical", overrides)  # circuit settings shaped the hybrid only
             overrides["hidden"] = hidden
             self.matched = {"hidden": hidden, "target_params": target}
         self.model = QEDM(denoiser=self.name, seed=self.seed, **overrides)
@@ -111,6 +112,17 @@ def make_model(name: str, seed: int = 0, epochs: int | None = None, batch_size: 
     raise ConfigError(f"model {name!r} is not one of: {', '.join(MODEL_NAMES)}")
 
 
+def settings_for(denoiser: str, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The overrides a QEDM with `denoiser` takes: pipeline settings and that denoiser's own."""
+    from dataclasses import fields
+
+    from qedm.config import QEDMConfig
+    from qedm.models.configs import setting_names
+
+    takes = {f.name for f in fields(QEDMConfig)} | set(setting_names(denoiser))
+    return {key: value for key, value in overrides.items() if key in takes}
+
+
 def matched_classical_hidden_for(data: pd.DataFrame, seed: int = 0, **overrides: Any) -> tuple[int, int]:
     """(hidden width, hybrid parameter total) so a classical denoiser matches the hybrid's size.
 
@@ -121,8 +133,8 @@ def matched_classical_hidden_for(data: pd.DataFrame, seed: int = 0, **overrides:
     from qedm.models.registry import matched_classical_hidden
     from qedm.synthesizer import QEDM
 
-    hybrid = QEDM(denoiser="hybrid", seed=seed, **overrides)
-    classical = QEDM(denoiser="classical", seed=seed, **overrides).config
+    hybrid = QEDM(denoiser="hybrid", seed=seed, **settings_for("hybrid", overrides))
+    classical = QEDM(denoiser="classical", seed=seed, **settings_for("classical", overrides)).config
     if hybrid.config.resolved_latent != "none" or classical.resolved_latent != "none":
         raise ConfigError("budget matching needs latent='none' (or 'auto') for hybrid and classical")
     kinds = hybrid.config.column_kinds or None

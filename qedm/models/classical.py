@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from qedm.errors import ConfigError
+from qedm.models.configs import ClassicalConfig
 from qedm.models.embeddings import ConditionedInput, check_int
 
 
@@ -38,8 +39,11 @@ class ClassicalDenoiser(nn.Module):
 
     name = "classical"
 
-    def __init__(self, data_dim: int, hidden: int = 256, n_blocks: int = 3, time_dim: int = 64,
-                 dropout: float = 0.0, n_classes: int | None = None, seed: int | None = None) -> None:
+    settings = ClassicalConfig  # its settings and their defaults, declared once
+
+    def __init__(self, data_dim: int, hidden: int = ClassicalConfig.hidden, n_blocks: int = ClassicalConfig.n_blocks,
+                 time_dim: int = ClassicalConfig.time_dim, dropout: float = ClassicalConfig.dropout,
+                 n_classes: int | None = None, seed: int | None = None) -> None:
         super().__init__()
         data_dim = check_int("data_dim", data_dim)
         hidden = check_int("hidden", hidden)
@@ -66,15 +70,15 @@ class ClassicalDenoiser(nn.Module):
         return {"classical": total, "quantum": 0, "total": total}
 
     @staticmethod
-    def count_parameters(data_dim: int, hidden: int = 256, n_blocks: int = 3, time_dim: int = 64,
-                         n_classes: int | None = None) -> int:
+    def count_parameters(data_dim: int, hidden: int = ClassicalConfig.hidden, n_blocks: int = ClassicalConfig.n_blocks,
+                         time_dim: int = ClassicalConfig.time_dim, n_classes: int | None = None) -> int:
         """Closed form: (1 + 2 n_blocks) h^2 + (2 d + time_dim + 3 + 2 n_blocks) h + d (+ labels)."""
         return (ConditionedInput.count_parameters(data_dim, hidden, time_dim, n_classes)
                 + n_blocks * ResidualBlock.count_parameters(hidden) + hidden * data_dim + data_dim)
 
 
-def matched_classical_hidden(data_dim: int, target_params: int, n_blocks: int = 3, time_dim: int = 64,
-                             n_classes: int | None = None) -> int:
+def matched_classical_hidden(data_dim: int, target_params: int, n_blocks: int = ClassicalConfig.n_blocks,
+                             time_dim: int = ClassicalConfig.time_dim, n_classes: int | None = None) -> int:
     """The ClassicalDenoiser width whose parameter count is closest to `target_params` (>= 1).
 
     The count is quadratic in the width, so the real root is computed and its neighbours

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 from torch import nn
 
+from qedm.choices import one_of, positive_int
 from qedm.errors import ConfigError, DataError
 
 
@@ -85,16 +85,6 @@ class ConditionedInput(nn.Module):
         return (data_dim + 1) * hidden + (time_dim + 1) * hidden + (hidden + 1) * hidden + labels
 
 
-def check_int(name: str, value: object, minimum: int = 1) -> int:
-    """`value` as an int; ConfigError naming `name` unless it is an integer >= minimum (numpy ints too)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        raise ConfigError(f"{name} must be {kind}, got {value!r}")
-    return int(value)
-
-
-def check_choice(name: str, value: object, allowed: tuple[str, ...]) -> str:
-    """Raise ConfigError naming `name` unless value is one of `allowed`."""
-    if value not in allowed:
-        raise ConfigError(f"{name}={value!r} is not one of: {', '.join(allowed)}")
-    return value  # type: ignore[return-value]
+# The one validator of settings lives in qedm.choices; these are its names here.
+check_int = positive_int
+check_choice = one_of

@@ -8,15 +8,13 @@ from typing import Any
 import torch
 from torch import nn
 
+from qedm.choices import ANGLE_ENCODINGS, DIFF_METHODS, ENCODINGS, ENTANGLERS, OBSERVABLES, qubit_count
 from qedm.errors import ConfigError
 from qedm.models.classical import ResidualBlock, seeded_init
+from qedm.models.configs import HybridConfig
 from qedm.models.embeddings import ConditionedInput, check_choice, check_int
 
-ANGLE_ENCODINGS = ("angle", "reupload", "iqp")
-ENCODINGS = ANGLE_ENCODINGS + ("amplitude",)
-ENTANGLERS = ("ring", "all")
-OBSERVABLES = ("z", "zz", "both")
-DIFF_METHODS = ("backprop", "parameter-shift", "spsa")
+_D = HybridConfig  # the defaults of the constructor below
 
 
 
@@ -27,8 +25,8 @@ def check_circuit_choices(n_qubits: int, encoding: str, entangler: str, observab
     check_choice("entangler", entangler, ENTANGLERS)
     check_choice("observables", observables, OBSERVABLES)
     check_choice("diff_method", diff_method, DIFF_METHODS)
-    if n_qubits > 20:
-        raise ConfigError(f"n_qubits={n_qubits} is too large for a statevector simulator (max 20)")
+    qubit_count("n_qubits", n_qubits)
+
 
 class HybridDenoiser(nn.Module):
     """eps(x_t, t[, y]): x_t [B, data_dim], t LongTensor [B] -> [B, data_dim].
@@ -45,11 +43,13 @@ class HybridDenoiser(nn.Module):
 
     name = "hybrid"
 
-    def __init__(self, data_dim: int, n_qubits: int = 6, n_layers: int = 3, hidden: int = 64,
-                 n_blocks: int = 1, time_dim: int = 32, encoding: str = "reupload", entangler: str = "ring",
-                 observables: str = "both", diff_method: str = "backprop", shots: int | None = None,
-                 init: str = "small", dropout: float = 0.0, n_classes: int | None = None,
-                 seed: int | None = None) -> None:
+    settings = HybridConfig  # its settings and their defaults, declared once
+
+    def __init__(self, data_dim: int, n_qubits: int = _D.n_qubits, n_layers: int = _D.n_layers,
+                 hidden: int = _D.hidden, n_blocks: int = _D.n_blocks, time_dim: int = _D.time_dim,
+                 encoding: str = _D.encoding, entangler: str = _D.entangler, observables: str = _D.observables,
+                 diff_method: str = _D.diff_method, shots: int | None = _D.shots, init: str = _D.init,
+                 dropout: float = _D.dropout, n_classes: int | None = None, seed: int | None = None) -> None:
         super().__init__()
         from qedm.quantum.circuits import VQC  # lazy: classical-only users skip the quantum stack
 

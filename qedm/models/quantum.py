@@ -9,8 +9,11 @@ from torch import nn
 
 from qedm.errors import ConfigError
 from qedm.models.classical import seeded_init
+from qedm.models.configs import QuantumConfig
 from qedm.models.embeddings import LabelEmbedding, SinusoidalTimeEmbedding, check_int
 from qedm.models.hybrid import check_circuit_choices
+
+_D = QuantumConfig  # the defaults of the constructor below
 
 
 class QuantumDenoiser(nn.Module):
@@ -25,10 +28,12 @@ class QuantumDenoiser(nn.Module):
 
     name = "quantum"
 
-    def __init__(self, data_dim: int, n_qubits: int = 6, n_layers: int = 3, time_dim: int = 8,
-                 encoding: str = "reupload", entangler: str = "ring", observables: str = "both",
-                 diff_method: str = "backprop", shots: int | None = None, init: str = "small",
-                 n_classes: int | None = None, seed: int | None = None) -> None:
+    settings = QuantumConfig  # its settings and their defaults, declared once
+
+    def __init__(self, data_dim: int, n_qubits: int = _D.n_qubits, n_layers: int = _D.n_layers,
+                 time_dim: int = _D.time_dim, encoding: str = _D.encoding, entangler: str = _D.entangler,
+                 observables: str = _D.observables, diff_method: str = _D.diff_method, shots: int | None = _D.shots,
+                 init: str = _D.init, n_classes: int | None = None, seed: int | None = None) -> None:
         super().__init__()
         from qedm.quantum.circuits import VQC  # lazy: classical-only users skip the quantum stack
 

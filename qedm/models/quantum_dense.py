@@ -37,12 +37,13 @@ import math
 import torch
 from torch import nn
 
+from qedm.choices import DENSE_ENTANGLERS, DENSE_READOUTS
 from qedm.errors import ConfigError
+from qedm.models.configs import QuantumDenseConfig
 from qedm.quantum.gates import gate_matrix, real_dtype
 from qedm.quantum.simulator import amplitude_state, apply_gate, apply_local_product, cnot_permutation
 
-READOUTS = ("amplitude", "probability", "both")
-ENTANGLERS = ("cnot", "crx")
+READOUTS, ENTANGLERS = DENSE_READOUTS, DENSE_ENTANGLERS
 
 
 def n_qubits_for(data_dim: int) -> int:
@@ -105,21 +106,23 @@ class QuantumDenseDenoiser(nn.Module):
     diffusion `schedule` to get its preconditioning; lr 1e-2 there).
     """
 
+    settings = QuantumDenseConfig  # its settings and their defaults, declared once
+
     def __init__(
         self,
         data_dim: int = 64,
-        n_layers: int = 20,
-        n_blocks: int = 3,
+        n_layers: int = QuantumDenseConfig.n_layers,
+        n_blocks: int = QuantumDenseConfig.n_blocks,
         n_classes: int | None = None,
         n_steps: int = 1000,
-        readout: str = "both",
-        entangler: str = "crx",
+        readout: str = QuantumDenseConfig.readout,
+        entangler: str = QuantumDenseConfig.entangler,
         schedule=None,
-        sigma_data: float = 0.5,
-        clip_denoised: bool = True,
-        time_gates: tuple[str, ...] = ("RY",),
-        time_phases: bool = True,
-        init_std: float = 0.02,
+        sigma_data: float = QuantumDenseConfig.sigma_data,
+        clip_denoised: bool = QuantumDenseConfig.clip_denoised,
+        time_gates: tuple[str, ...] = QuantumDenseConfig.time_gates,
+        time_phases: bool = QuantumDenseConfig.time_phases,
+        init_std: float = QuantumDenseConfig.init_std,
         seed: int | None = None,
         dtype: torch.dtype = torch.complex64,
     ) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import inspect
+from dataclasses import asdict
 from typing import Any
 
 from torch import nn
 
 from qedm.errors import ConfigError
 from qedm.models.classical import ClassicalDenoiser, matched_classical_hidden
+from qedm.models.configs import make_denoiser_config
 from qedm.models.hybrid import HybridDenoiser
 from qedm.models.quantum import QuantumDenoiser
 from qedm.models.quantum_dense import QuantumDenseDenoiser
@@ -29,20 +31,21 @@ def denoiser_arguments(name: str) -> tuple[str, ...]:
     return tuple(p for p in params if p not in ("self", "data_dim"))
 
 
-def build_denoiser(name: str, data_dim: int, **kwargs: Any) -> nn.Module:
-    """A fresh denoiser: "classical" | "hybrid" | "quantum" on data of width data_dim.
+def build_denoiser(name: str, data_dim: int, config: Any = None, **kwargs: Any) -> nn.Module:
+    """A fresh denoiser: "classical" | "hybrid" | "quantum" | "quantum_dense" on data of width data_dim.
 
-    One config serves every denoiser: a keyword that another denoiser takes but this one
-    does not (e.g. n_qubits for "classical", hidden for "quantum") is ignored; a keyword no
-    denoiser takes raises ConfigError naming it, as do out-of-range values.
+    `config` is the denoiser's settings (its qedm.models.configs dataclass, or a mapping; None:
+    defaults); `kwargs` are settings too, or what the pipeline supplies (n_classes, seed, and
+    for quantum_dense n_steps and schedule). A keyword this denoiser does not take raises
+    ConfigError naming it and listing what it takes, as do out-of-range values.
     """
     accepted = denoiser_arguments(name)
-    known = {arg for other in DENOISERS for arg in denoiser_arguments(other)}
-    unknown = sorted(set(kwargs) - known)
+    settings = asdict(make_denoiser_config(name, config)) if config is not None else {}
+    unknown = sorted(set(kwargs) - set(accepted))
     if unknown:
         raise ConfigError(f"unknown denoiser argument(s): {', '.join(unknown)}; "
                           f"{name!r} takes: {', '.join(accepted)}")
-    return DENOISERS[name](data_dim, **{k: v for k, v in kwargs.items() if k in accepted})
+    return DENOISERS[name](data_dim, **{**settings, **kwargs})
 
 
 __all__ = ["DENOISERS", "build_denoiser", "denoiser_arguments", "matched_classical_hidden"]

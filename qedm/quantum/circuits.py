@@ -73,6 +73,7 @@ import math
 import torch
 from torch import nn
 
+from qedm.choices import DIFF_METHODS, ENCODINGS, ENTANGLERS, INITS, OBSERVABLES
 from qedm.errors import CircuitError
 from qedm.quantum.gates import gate_matrix, real_dtype
 from qedm.quantum.ir import Observable, Op, Param
@@ -97,11 +98,6 @@ from qedm.quantum.simulator import (
     z_signs,
 )
 
-ENCODINGS = ("angle", "reupload", "amplitude", "iqp")
-ENTANGLERS = ("ring", "all")
-OBSERVABLES = ("z", "zz", "both")
-INITS = ("small", "identity", "uniform")
-DIFF_METHODS = ("backprop", "parameter-shift", "spsa")
 EXECUTIONS = ("auto", "fused", "layers", "gates")
 KERNEL_COST = 400_000  # real MACs one kernel call costs in overhead (~10 us at ~40 GMAC/s)
 SMALL_INIT_STD = 0.05

@@ -9,9 +9,15 @@ from qedm.diffusion.samplers import sample
 from qedm.diffusion.schedules import make_schedule
 from qedm.errors import ConfigError, DataError
 from qedm.models import (
-    ClassicalDenoiser, HybridDenoiser, QuantumDenoiser, SinusoidalTimeEmbedding, build_denoiser,
-    denoiser_arguments, matched_classical_hidden,
+    ClassicalDenoiser,
+    HybridDenoiser,
+    QuantumDenoiser,
+    SinusoidalTimeEmbedding,
+    build_denoiser,
+    denoiser_arguments,
+    matched_classical_hidden,
 )
+
 
 @pytest.fixture(autouse=True)
 def one_thread():
@@ -178,11 +184,15 @@ def test_seed_and_config_rebuild_the_same_model(name):
     assert out.shape == (4, 3)
 
 
-def test_registry_ignores_other_denoisers_args_and_rejects_unknown():
-    model = build_denoiser("classical", 3, hidden=8, time_dim=4, n_qubits=6, encoding="reupload")
+def test_registry_rejects_what_the_denoiser_does_not_take():
+    model = build_denoiser("classical", 3, hidden=8, time_dim=4)
     assert isinstance(model, ClassicalDenoiser) and model.hidden == 8
-    assert isinstance(build_denoiser("quantum", 2, hidden=128, n_qubits=2, n_layers=1), QuantumDenoiser)
+    assert isinstance(build_denoiser("quantum", 2, n_qubits=2, n_layers=1), QuantumDenoiser)
     assert "n_qubits" in denoiser_arguments("hybrid") and "n_qubits" not in denoiser_arguments("classical")
+    with pytest.raises(ConfigError, match="n_qubits.*'classical' takes: hidden, n_blocks"):
+        build_denoiser("classical", 3, hidden=8, n_qubits=6)  # no longer silently ignored
+    with pytest.raises(ConfigError, match="hidden.*'quantum' takes"):
+        build_denoiser("quantum", 2, hidden=128)
     with pytest.raises(ConfigError, match="denoiser='transformer'"):
         build_denoiser("transformer", 3)
     with pytest.raises(ConfigError, match="n_qbits"):
@@ -228,3 +238,19 @@ def test_numpy_integer_sizes_are_accepted(name):
                                                  for k, v in SMALL[name].items()})
     x, t = batch()
     assert model(x, t).shape == (5, 3) and isinstance(model.config["data_dim"], int)
+
+
+@pytest.mark.parametrize("name", ["classical", "hybrid", "quantum", "quantum_dense"])
+def test_constructor_defaults_are_the_declared_settings(name):
+    """One source of defaults: each denoiser's signature defaults equal its settings dataclass."""
+    import dataclasses
+    import inspect
+
+    from qedm.models.configs import DENOISER_CONFIGS
+    from qedm.models.registry import DENOISERS
+
+    params = inspect.signature(DENOISERS[name].__init__).parameters
+    settings = DENOISER_CONFIGS[name]
+    assert DENOISERS[name].settings is settings
+    for f in dataclasses.fields(settings):
+        assert params[f.name].default == f.default, f.name
