@@ -101,17 +101,26 @@ def sample(
     sampler: Optional[str] = typer.Option(None, help="dpm_solver_sde (default) | ddpm | ddim | dpm_solver"),
     steps: Optional[int] = typer.Option(None, help="denoising steps = model evaluations (default: ddpm 200, ddim 50, dpm_solver and dpm_solver_sde 20)"),
     seed: Optional[int] = typer.Option(None, help="random seed (same seed, same samples)"),
-    condition: list[str] = typer.Option([], "--condition", help="COLUMN=VALUE, e.g. target=1"),
+    condition: list[str] = typer.Option([], "--condition", help="COLUMN=VALUE or a range such as age>=60 "
+                                        "(<=, >, <, ==, !=); repeatable. A column the model was not fitted "
+                                        "for is met by rejection sampling"),
+    max_tries: int = typer.Option(100, help="rejection sampling draws at most MAX_TRIES x n candidate rows"),
     grid: Optional[Path] = typer.Option(None, help="PNG grid of the images (image runs)"),
 ) -> None:
     """Draw synthetic rows from a trained run and write them atomically."""
     from qedm.runs import parse_conditions, sample_run
 
     conditions = parse_conditions(condition)
+
+    def on_rejection(stats) -> None:
+        console.print(f"rejection sampling for {' and '.join(stats.conditions)}: {stats.accepted} of "
+                      f"{stats.drawn} candidate rows accepted (acceptance rate {stats.acceptance_rate:.1%})",
+                      highlight=False)
+
     with _progress() as progress:
         task = progress.add_task("sampling", total=None)
         written = sample_run(run_dir, n, output, sampler=sampler, steps=steps, seed=seed,
-                             conditions=conditions, grid=grid,
+                             conditions=conditions, grid=grid, max_tries=max_tries, on_rejection=on_rejection,
                              progress=lambda step, total: progress.update(task, completed=step, total=total))
     console.print(f"wrote {n} samples to {', '.join(map(str, written))}")
 

@@ -11,12 +11,13 @@ import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 
 from qedm.atomic import atomic_write, atomic_write_csv, atomic_write_text
+from qedm.conditions import Condition, RejectionStats, parse_condition
 from qedm.config import QEDMConfig
 from qedm.errors import ConfigError, DataError, QEDMError
 from qedm.synthesizer import QEDM
@@ -129,15 +130,9 @@ def load_run_model(run_dir: str | Path) -> QEDM:
     return QEDM.load(model_dir)
 
 
-def parse_conditions(items: list[str]) -> dict[str, str]:
-    """Turn ["target=1", ...] into {"target": "1"}; errors name the bad item."""
-    conditions = {}
-    for item in items:
-        column, sep, value = item.partition("=")
-        if not sep or not column.strip():
-            raise ConfigError(f"--condition expects COLUMN=VALUE, got {item!r}")
-        conditions[column.strip()] = value.strip()
-    return conditions
+def parse_conditions(items: list[str]) -> list[Condition]:
+    """Turn ["target=1", "age>=60", ...] into Conditions; errors name the bad item."""
+    return [parse_condition(item) for item in items]
 
 
 def sample_run(
@@ -148,14 +143,17 @@ def sample_run(
     sampler: str | None = None,
     steps: int | None = None,
     seed: int | None = None,
-    conditions: dict[str, str] | None = None,
+    conditions: dict[str, str] | list | None = None,
     grid: str | Path | None = None,
     progress=None,
+    max_tries: int = 100,
+    on_rejection: Callable[[RejectionStats], None] | None = None,
 ) -> list[Path]:
     """Sample `n` rows (or images) from a run and write them; returns the paths written.
 
     Tables go to .csv/.tsv/.parquet; images to .npy ([n, H, W] on the input's scale) and,
-    with `grid`, a PNG grid of them.
+    with `grid`, a PNG grid of them. Conditions the model was not fitted for are met by
+    rejection sampling (at most max_tries * n candidates); `on_rejection` then gets its stats.
     """
     output = Path(output)
     model = load_run_model(run_dir)
@@ -167,7 +165,9 @@ def sample_run(
             raise ConfigError("--grid is for image runs; this run holds a table model")
         writer = _table_writer(output)
     samples, labels = model.sample(n, sampler=sampler, steps=steps, seed=seed, conditions=conditions,
-                                   progress=progress, return_labels=True)
+                                   progress=progress, return_labels=True, max_tries=max_tries)
+    if model.last_rejection is not None and on_rejection is not None:
+        on_rejection(model.last_rejection)
     if not model.is_image_model:
         atomic_write(output, lambda tmp: writer(samples, tmp))
         return [output]

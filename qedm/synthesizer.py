@@ -17,6 +17,8 @@ import torch
 
 from qedm import __version__
 from qedm.atomic import atomic_torch_save, atomic_write_text
+from qedm.choices import positive_int
+from qedm.conditions import Condition, as_conditions, rejection_sample
 from qedm.config import QEDMConfig
 from qedm.data.images import ImageTransformer
 from qedm.data.latent import latent_from_dict, make_latent
@@ -59,6 +61,7 @@ class QEDM:
         self.columns: list[str] = []
         self.data_low: torch.Tensor | None = None  # per-feature range of the diffused data,
         self.data_high: torch.Tensor | None = None  # used to keep x0 predictions in range
+        self.last_rejection = None  # RejectionStats of the last sample() that rejection-sampled
 
     @property
     def device(self) -> torch.device:
@@ -173,22 +176,64 @@ class QEDM:
         sampler: str | None = None,
         steps: int | None = None,
         seed: int | None = None,
-        conditions: dict[str, Any] | None = None,
+        conditions: dict[str, Any] | list | None = None,
         guidance_scale: float | None = None,
         progress=None,
         return_labels: bool = False,
+        max_tries: int = 100,
     ) -> pd.DataFrame | np.ndarray:
         """Draw `n` synthetic rows (original columns and dtypes) or images [n, H, W].
 
-        Same seed, same samples. `conditions={column: value}` asks for one class (for images
-        the condition is called "label"); `return_labels=True` also returns the class of each.
+        Same seed, same samples. `conditions` is {column: value} or a list such as
+        ["age>=60", "smoker=yes"] (also <=, >, <, ==, !=). A class of the column the model was
+        fitted for (`condition_column`; "label" for images) is generated directly by guidance;
+        any other condition on a table is met by rejection sampling: candidate rows are drawn
+        until `n` satisfy every condition, at most `max_tries * n` of them, and
+        `last_rejection` (RejectionStats: drawn, accepted, acceptance_rate) tells how it went
+        (None when nothing was rejection-sampled). `return_labels=True` also returns the class of each.
         """
         self._require_fitted()
         if not isinstance(n, (int, np.integer)) or n < 1:
             raise ConfigError(f"n must be a positive integer, got {n!r}")
+        positive_int("max_tries", max_tries)
         cfg = self.config.updated(sampler=sampler, sample_steps=steps)
         seed = cfg.seed if seed is None else seed
-        labels = self._condition_labels(n, conditions, seed)
+        guided, rejected = self._split_conditions(as_conditions(conditions))
+        self.last_rejection = None
+        if not rejected:
+            return self._draw(n, cfg, seed, guided, guidance_scale, progress, return_labels)
+
+        def draw(size: int, round_index: int) -> pd.DataFrame:
+            return self._draw(size, cfg, seed + 104_729 * round_index, guided, guidance_scale, progress, False)
+
+        samples, self.last_rejection = rejection_sample(draw, int(n), rejected, max_candidates=max_tries * int(n))
+        if return_labels:
+            labels = samples[self.condition_name].to_numpy() if self.classes is not None else None
+            return samples, labels
+        return samples
+
+    def _split_conditions(self, conditions: list[Condition]) -> tuple[Any, list[Condition]]:
+        """(the class value to guide towards or None, the conditions left to rejection sampling)."""
+        guided, rejected = None, []
+        trained = self.condition_name if self.classes is not None else None
+        for condition in conditions:
+            if condition.column == trained and condition.is_equality and guided is None:
+                guided = _match_class(condition.value, self.classes, trained)
+            elif self.is_image_model:
+                what = f"conditioned on {trained!r}" if trained else "without a condition"
+                raise ConfigError(f"cannot condition on {condition}: this image model was trained {what}; "
+                                  "images can only be conditioned on their class label")
+            elif condition.column not in self.columns:
+                raise ConfigError(f"cannot condition on {condition}: {condition.column!r} is not a column; "
+                                  f"columns: {', '.join(map(str, self.columns))}")
+            else:
+                rejected.append(condition)
+        return guided, rejected
+
+    def _draw(self, n: int, cfg: QEDMConfig, seed: int, guided: Any, guidance_scale: float | None,
+              progress, return_labels: bool):
+        """n rows (or images) from the model, of class `guided` if not None: the sampler run itself."""
+        labels = self._condition_labels(n, guided, seed)
         scale = cfg.guidance_scale if guidance_scale is None else guidance_scale
         eps_fn = self._eps_fn(labels, scale)
         noise = make_noise_source(cfg.noise, seed)
@@ -209,17 +254,9 @@ class QEDM:
             return samples, None if classes is None else classes.to_numpy()
         return samples
 
-    def _condition_labels(self, n: int, conditions: dict[str, Any] | None, seed: int) -> torch.Tensor | None:
-        """Class labels to generate: the requested class, or draws from the training frequencies."""
-        column = self.condition_name if self.classes is not None else None
-        if conditions:
-            unknown = [c for c in conditions if c != column]
-            if unknown:
-                trained = f"conditioned on {column!r}" if column else "without a condition"
-                raise ConfigError(
-                    f"cannot condition on {', '.join(map(str, unknown))}: this model was trained {trained}"
-                )
-            value = _match_class(conditions[column], self.classes, column)
+    def _condition_labels(self, n: int, value: Any, seed: int) -> torch.Tensor | None:
+        """Class labels to generate: the class `value` (if not None), or draws from the training frequencies."""
+        if value is not None:
             return torch.full((n,), self.classes.index(value), dtype=torch.long, device=self.device)
         if self.classes is None:
             return None

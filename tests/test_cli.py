@@ -104,8 +104,16 @@ def test_sample_checks_the_output_name_and_conditions(tmp_path, table_csv, small
     assert result.exit_code == 1 and ".csv, .tsv or .parquet" in result.output
     result = invoke("sample", run, "-n", 3, "-o", tmp_path / "out.csv", "--condition", "kind")
     assert result.exit_code == 1 and "COLUMN=VALUE" in result.output
-    result = invoke("sample", run, "-n", 3, "-o", tmp_path / "out.csv", "--condition", "kind=a")
-    assert result.exit_code == 1 and "without a condition" in result.output
+    # Not fitted for `kind`: rejection sampling, with its acceptance rate printed.
+    result = invoke("sample", run, "-n", 3, "-o", tmp_path / "out.csv", "--condition", "kind=a",
+                    "--condition", "x>=-5")
+    assert result.exit_code == 0, result.output
+    assert "rejection sampling for kind==a and x>=-5" in result.output and "acceptance rate" in result.output
+    written = pd.read_csv(tmp_path / "out.csv")
+    assert len(written) == 3 and (written["kind"] == "a").all() and (written["x"] >= -5).all()
+    result = invoke("sample", run, "-n", 3, "-o", tmp_path / "none.csv", "--condition", "x>=1000")
+    assert result.exit_code == 1 and "x>=1000" in result.output and "acceptance rate of 0.00%" in result.output
+    assert not (tmp_path / "none.csv").exists()
 
 
 def test_benchmark_command_writes_report(tmp_path):

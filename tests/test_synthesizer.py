@@ -93,8 +93,12 @@ def test_conditional_samples_carry_the_requested_class(mixed_table):
     assert abs(share - (mixed_table["smoker"] == "yes").mean()) < 0.1
     with pytest.raises(ConfigError, match="not a class"):
         model.sample(5, conditions={"smoker": "sometimes"})
-    with pytest.raises(ConfigError, match="cannot condition on age"):
-        model.sample(5, conditions={"age": 30})
+    with pytest.raises(ConfigError, match="cannot condition on height==2: 'height' is not a column"):
+        model.sample(5, conditions={"height": 2})
+    # Another column: rejection sampling on top of the guided class.
+    both = model.sample(5, seed=1, conditions=["smoker=no", "age>=50"])
+    assert (both["smoker"] == "no").all() and (both["age"] >= 50).all()
+    assert model.last_rejection.conditions == ["age>=50"] and 0 < model.last_rejection.acceptance_rate <= 1
 
 
 def test_condition_column_must_exist(mixed_table):
