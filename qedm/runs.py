@@ -18,7 +18,7 @@ import pandas as pd
 
 from qedm.atomic import atomic_write, atomic_write_csv, atomic_write_text
 from qedm.conditions import Condition, RejectionStats, parse_condition
-from qedm.config import QEDMConfig
+from qedm.config import QEDMConfig, read_config_file
 from qedm.errors import ConfigError, DataError, QEDMError
 from qedm.synthesizer import QEDM
 
@@ -59,9 +59,14 @@ def load_training_data(path: Path | None, dataset: str | None) -> TrainingData:
 
 
 def resolve_config(config_file: Path | None, **overrides: Any) -> QEDMConfig:
-    """Defaults, then the config file, then command-line values (None = not given)."""
-    base = QEDMConfig.from_file(config_file) if config_file is not None else QEDMConfig()
-    return base.updated(**overrides)
+    """Defaults, then the config file, then command-line values (None = not given).
+
+    The file's values and the command line's are merged before the config is built, so the
+    file's denoiser settings apply to the denoiser the command line names.
+    """
+    values = read_config_file(config_file) if config_file is not None else {}
+    values.update({key: value for key, value in overrides.items() if value is not None})
+    return QEDMConfig.from_dict(values)
 
 
 def fit_run(

@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from qedm.cli import app
+from qedm.errors import ConfigError
 
 runner = CliRunner()
 
@@ -138,3 +139,12 @@ def test_evaluate_command_scores_a_pair_of_tables(tmp_path):
     assert result.exit_code == 0, result.output
     scores = json.loads((tmp_path / "scores.json").read_text())
     assert 0.8 < scores["summary"]["fidelity_overall"] <= 1.0
+
+
+def test_config_file_settings_apply_to_the_denoiser_the_command_line_names(tmp_path, small_config):
+    from qedm.runs import resolve_config
+
+    config = resolve_config(small_config, denoiser="classical", epochs=4, n_qubits=None)
+    assert (config.denoiser, config.hidden, config.n_blocks, config.epochs) == ("classical", 32, 1, 4)
+    with pytest.raises(ConfigError, match="'n_qubits'.*'classical' denoiser"):
+        resolve_config(small_config, denoiser="classical", n_qubits=4)
