@@ -20,7 +20,8 @@ import time
 
 import torch
 
-from qedm.quantum.circuits import VQC, choose_execution
+from qedm.quantum.backends.statevector import choose_execution
+from qedm.quantum.circuits import VQC
 from qedm.quantum.kernels import LAYER_GROUP
 from qedm.quantum.simulator import kron_groups
 

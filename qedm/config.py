@@ -21,7 +21,8 @@ SAMPLERS = ("ddpm", "ddim", "dpm_solver", "dpm_solver_sde")
 ENCODINGS = ("angle", "reupload", "amplitude", "iqp")
 ENTANGLERS = ("ring", "all")
 OBSERVABLES = ("z", "zz", "both")
-DIFF_METHODS = ("backprop", "parameter-shift", "spsa")
+DIFF_METHODS = ("backprop", "parameter-shift", "spsa")  # the values of `gradient`
+BACKENDS = ("statevector", "density", "reference")  # qedm.quantum.backends.BACKENDS
 
 
 @dataclass
@@ -35,8 +36,11 @@ class QEDMConfig:
     encoding: str | None = None  # None: "reupload" for hybrid and quantum
     entangler: str = "ring"
     observables: str = "both"
-    diff_method: str = "backprop"
+    # Execution: the backend that runs the circuit, shots per evaluation (None: exact), the
+    # gradient method ("diff_method" in configs written before it was renamed).
+    backend: str = "statevector"
     shots: int | None = None
+    gradient: str = "backprop"
     # Classical layers.
     hidden: int = 128
     n_blocks: int = 2
@@ -80,7 +84,8 @@ class QEDMConfig:
         _one_of("sampler", self.sampler, SAMPLERS)
         _one_of("entangler", self.entangler, ENTANGLERS)
         _one_of("observables", self.observables, OBSERVABLES)
-        _one_of("diff_method", self.diff_method, DIFF_METHODS)
+        _one_of("gradient", self.gradient, DIFF_METHODS)
+        _one_of("backend", self.backend, BACKENDS)
         if self.encoding is not None:
             _one_of("encoding", self.encoding, ENCODINGS)
         if self.n_layers is not None:
@@ -108,6 +113,11 @@ class QEDMConfig:
             raise ConfigError(f"guidance_scale must be >= 0, got {self.guidance_scale}")
 
     @property
+    def diff_method(self) -> str:
+        """The gradient method under its former name."""
+        return self.gradient
+
+    @property
     def resolved_encoding(self) -> str:
         return self.encoding or "reupload"
 
@@ -129,6 +139,12 @@ class QEDMConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "QEDMConfig":
         known = {f.name for f in fields(cls)}
+        if "diff_method" in values:  # the former name of `gradient`
+            values = dict(values)
+            old = values.pop("diff_method")
+            if values.setdefault("gradient", old) != old:
+                raise ConfigError(f"diff_method={old!r} and gradient={values['gradient']!r} disagree; "
+                                  "keep only gradient")
         unknown = sorted(set(values) - known)
         if unknown:
             raise ConfigError(f"unknown config key(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
@@ -142,6 +158,10 @@ class QEDMConfig:
     def updated(self, **changes: Any) -> "QEDMConfig":
         """A copy with some values replaced (None values are ignored), validated."""
         values = self.to_dict()
+        if changes.get("diff_method") is not None:  # the former name of `gradient`
+            changes = {**changes, "gradient": changes.get("gradient") or changes["diff_method"]}
+            if changes["gradient"] != changes.pop("diff_method"):
+                raise ConfigError("diff_method and gradient disagree; keep only gradient")
         values.update({k: v for k, v in changes.items() if v is not None})
         return QEDMConfig.from_dict(values)
 

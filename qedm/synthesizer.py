@@ -156,8 +156,8 @@ class QEDM:
         elif cfg.denoiser in ("hybrid", "quantum"):
             kwargs.update(n_qubits=cfg.n_qubits, n_layers=cfg.resolved_n_layers,
                           encoding=cfg.resolved_encoding, entangler=cfg.entangler,
-                          observables=cfg.observables, diff_method=cfg.diff_method,
-                          shots=cfg.shots)
+                          observables=cfg.observables, diff_method=cfg.gradient,
+                          shots=cfg.shots, backend=cfg.backend)
         if self.classes is not None:
             kwargs["n_classes"] = len(self.classes)
         return build_denoiser(cfg.denoiser, data_dim, **kwargs)

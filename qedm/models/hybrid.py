@@ -8,27 +8,26 @@ from typing import Any
 import torch
 from torch import nn
 
-from qedm.errors import ConfigError
+from qedm.errors import CircuitError, ConfigError
 from qedm.models.classical import ResidualBlock, seeded_init
-from qedm.models.embeddings import ConditionedInput, check_choice, check_int
+from qedm.models.embeddings import ConditionedInput, check_int
 
-ANGLE_ENCODINGS = ("angle", "reupload", "iqp")
-ENCODINGS = ANGLE_ENCODINGS + ("amplitude",)
-ENTANGLERS = ("ring", "all")
-OBSERVABLES = ("z", "zz", "both")
-DIFF_METHODS = ("backprop", "parameter-shift", "spsa")
-
+ANGLE_ENCODINGS = ("angle", "reupload", "iqp")  # encodings that read rotation angles (amplitude reads raw values)
 
 
 def check_circuit_choices(n_qubits: int, encoding: str, entangler: str, observables: str,
-                          diff_method: str) -> None:
-    """Validate the circuit arguments the hybrid and quantum denoisers share (ConfigError names one)."""
-    check_choice("encoding", encoding, ENCODINGS)
-    check_choice("entangler", entangler, ENTANGLERS)
-    check_choice("observables", observables, OBSERVABLES)
-    check_choice("diff_method", diff_method, DIFF_METHODS)
-    if n_qubits > 20:
-        raise ConfigError(f"n_qubits={n_qubits} is too large for a statevector simulator (max 20)")
+                          diff_method: str, backend: str = "statevector") -> None:
+    """Validate the circuit arguments the hybrid and quantum denoisers share (ConfigError names one).
+
+    The one place the choices live is `qedm.quantum.circuits.check_circuit`.
+    """
+    from qedm.quantum.circuits import check_circuit
+
+    try:
+        check_circuit(n_qubits, 0, encoding, entangler, observables, diff_method=diff_method, backend=backend)
+    except CircuitError as exc:
+        raise ConfigError(str(exc)) from None
+
 
 class HybridDenoiser(nn.Module):
     """eps(x_t, t[, y]): x_t [B, data_dim], t LongTensor [B] -> [B, data_dim].
@@ -48,7 +47,7 @@ class HybridDenoiser(nn.Module):
     def __init__(self, data_dim: int, n_qubits: int = 6, n_layers: int = 3, hidden: int = 64,
                  n_blocks: int = 1, time_dim: int = 32, encoding: str = "reupload", entangler: str = "ring",
                  observables: str = "both", diff_method: str = "backprop", shots: int | None = None,
-                 init: str = "small", dropout: float = 0.0, n_classes: int | None = None,
+                 backend: str = "statevector", init: str = "small", dropout: float = 0.0, n_classes: int | None = None,
                  seed: int | None = None) -> None:
         super().__init__()
         from qedm.quantum.circuits import VQC  # lazy: classical-only users skip the quantum stack
@@ -61,20 +60,20 @@ class HybridDenoiser(nn.Module):
         shots = None if shots is None else check_int("shots", shots)
         if not 0.0 <= dropout < 1.0:
             raise ConfigError(f"dropout must lie in [0, 1), got {dropout!r}")
-        check_circuit_choices(n_qubits, encoding, entangler, observables, diff_method)
+        check_circuit_choices(n_qubits, encoding, entangler, observables, diff_method, backend)
         self.data_dim, self.hidden, self.n_blocks, self.time_dim = data_dim, hidden, n_blocks, time_dim
         self.encoding = encoding
         self.config: dict[str, Any] = {
             "data_dim": data_dim, "n_qubits": n_qubits, "n_layers": n_layers, "hidden": hidden,
             "n_blocks": n_blocks, "time_dim": time_dim, "encoding": encoding, "entangler": entangler,
-            "observables": observables, "diff_method": diff_method, "shots": shots, "init": init,
-            "dropout": dropout, "n_classes": n_classes, "seed": seed,
+            "observables": observables, "diff_method": diff_method, "shots": shots, "backend": backend,
+            "init": init, "dropout": dropout, "n_classes": n_classes, "seed": seed,
         }
         with seeded_init(seed):
             self.stem = ConditionedInput(data_dim, hidden, time_dim, n_classes)
             self.blocks = nn.Sequential(*(ResidualBlock(hidden, dropout) for _ in range(n_blocks)))
             self.vqc = VQC(n_qubits, n_layers, encoding=encoding, entangler=entangler, observables=observables,
-                           init=init, shots=shots, diff_method=diff_method, seed=seed)
+                           init=init, shots=shots, diff_method=diff_method, seed=seed, backend=backend)
             self.to_circuit = nn.Linear(hidden, self.vqc.n_inputs)
             self.from_circuit = nn.Linear(self.vqc.n_outputs, hidden)
             self.out = nn.Sequential(nn.SiLU(), nn.Linear(hidden, data_dim))

@@ -210,7 +210,8 @@ def _head_forward(cos_x: np.ndarray, sin_x: np.ndarray, a: np.ndarray, b: np.nda
                 for j in range(h):
                     shift, half_b = h - 1 - j, 0.5 * b[k * h + j]
                     row_bit, col_bit = (r >> shift) & 1, (c >> shift) & 1
-                    value *= math.cos(half_b) if row_bit == col_bit else (math.sin(half_b) if row_bit else -math.sin(half_b))
+                    sin_b = math.sin(half_b) if row_bit else -math.sin(half_b)
+                    value *= math.cos(half_b) if row_bit == col_bit else sin_b
                 ry[k, r, c] = value
         for r in range(dim):
             product = real[k, r]
@@ -238,7 +239,10 @@ def head_forward(cos_x: torch.Tensor, sin_x: torch.Tensor, a: torch.Tensor, b: t
 @numba.njit(fastmath=True, boundscheck=False, cache=True)
 def _head_backward(grad: np.ndarray, real: np.ndarray, pre: np.ndarray, ry: np.ndarray, a: np.ndarray,
                    grad_pre: np.ndarray, grad_x: np.ndarray, grad_a: np.ndarray, grad_b: np.ndarray) -> None:
-    """From grad [2, 2**h, 2, C] of `_head_forward`'s out: grad_x [2h, C], grad_a [2h], grad_b [2h] (grad_pre: scratch)."""
+    """From grad [2, 2**h, 2, C] of `_head_forward`'s out: grad_x [2h, C], grad_a [2h], grad_b [2h].
+
+    grad_pre is scratch.
+    """
     h, dim, batch = a.shape[0] // 2, grad.shape[1], grad.shape[3]
     for k in range(2):
         _matmul_rows(ry[k].T, grad[k], grad_pre[k])  # RY(b) is orthogonal: its transpose carries the gradient back

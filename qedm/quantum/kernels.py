@@ -30,8 +30,8 @@ from qedm.quantum import cpu_loops
 from qedm.quantum.gates import RY_ENTRY_SHIFTS, kron_chain
 from qedm.quantum.simulator import kron_groups, permute_rows, z_signs
 
-# Largest wire group of the real layers of `apply_kron_layers` (its RY kron is one GEMM); measured at n=10 (B=256, forward +
-# backward): groups of 4 (4+3+3 wires) 26 ms, of 5 (5+5) 30 ms, of 6 36 ms.
+# Largest wire group of the real layers of `apply_kron_layers` (its RY kron is one GEMM): at n=10 groups of 4
+# (4+3+3 wires) were faster than groups of 5 or 6 (`benchmarks/bench_quantum.py`).
 LAYER_GROUP = 4
 
 
@@ -125,7 +125,8 @@ def _ry_krons(b: torch.Tensor, groups) -> list[torch.Tensor]:
             d, wires = 2**size, torch.arange(size)[:, None, None]
             r, c = torch.arange(d)[None, :, None], torch.arange(d)[None, None, :]
             shift = size - 1 - wires
-            _KRON_INDEX[key] = (4 * (start + wires) + 2 * ((r >> shift) & 1) + ((c >> shift) & 1)).reshape(-1).to(device)
+            entries = 4 * (start + wires) + 2 * ((r >> shift) & 1) + ((c >> shift) & 1)
+            _KRON_INDEX[key] = entries.reshape(-1).to(device)
         mats.append(table.index_select(1, _KRON_INDEX[key]).view(b.shape[0], size, 2**size, 2**size).prod(1))
     return mats
 
@@ -597,7 +598,8 @@ class _FusedLayers(torch.autograd.Function):
         trig = torch.cos(torch.addmm(plan.angle_offsets, weights.view(n_layers, 3 * n), plan.angle_map))
         table = trig[:, :plan.ry_cols]  # RY entries per wire and a 1
         halves = table.index_select(1, plan.kron_first).view(n_layers, 2, plan.half, -1).prod(2).view(n_layers, -1)
-        pair = torch.index_select(halves, 1, plan.kron_second, out=plan.scratch("pair", (n_layers, 2 * dim * dim), halves))
+        pair_out = plan.scratch("pair", (n_layers, 2 * dim * dim), halves)
+        pair = torch.index_select(halves, 1, plan.kron_second, out=pair_out)
         pair = pair.view(n_layers, 2, dim, dim)
         real_t = torch.mul(pair[:, 0], pair[:, 1])  # R_l^T [L, D, D] (rows gathered in R_l)
         units = torch.complex(trig[:, plan.ry_cols:plan.ry_cols + 2 * dim], trig[:, plan.ry_cols + 2 * dim:])

@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from qedm.errors import CircuitError
+from qedm.quantum import kernels
 from qedm.quantum.gates import gate_matrix, kron_chain
 from qedm.quantum.ir import Op, Param
-from qedm.quantum import kernels
 from qedm.quantum.kernels import KronPlan, _layer_angle_grads, apply_kron_layers
 from qedm.quantum.simulator import (
     amplitude_state,
@@ -173,7 +173,7 @@ def test_layer_angle_grads_equal_autograd_through_the_explicit_kron(n, dtype, lo
 @pytest.mark.parametrize("n", [5, 6])
 @pytest.mark.parametrize("signs", [False, True])
 def test_kron_layers_with_a_product_head_equal_the_explicit_state(n, signs, loops):
-    """angles=x (layer 0 built inside as a product state) gives the outputs and gradients of the explicit RY(x) state."""
+    """angles=x (layer 0 built inside as a product state): the outputs and gradients of the explicit RY(x) state."""
     n_layers, rng = 3, np.random.default_rng(8)
     x = torch.tensor(rng.uniform(-3, 3, size=(3, n)), requires_grad=True)
     weights = torch.tensor(rng.normal(size=(n_layers, n, 3)), requires_grad=True)
