@@ -33,6 +33,7 @@ browser:
 	  || echo "chromium not installed: the browser test will be skipped"; }
 
 test: $(VENV)/.installed-test browser
+	$(BIN)/ruff check qedm tests benchmarks
 	$(BIN)/python -m pytest -q
 
 test-slow: $(VENV)/.installed-test
