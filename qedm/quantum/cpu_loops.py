@@ -2,12 +2,12 @@
 
 States are real [2**n, 2C] in the layered kernel's split layout (each row: C real parts, then
 C imaginary parts), so every inner loop runs over contiguous floats and vectorises; the same
-loops over interleaved (re, im) pairs measured slower than torch's separate passes.
+loops over interleaved (re, im) pairs did not vectorise and lose to torch's separate passes.
 
 - `gather_phase`: a row gather and a phase per row in one pass (torch: gather, then a complex
-  multiply); measured n=8, B=256 28 vs 52 us, n=10 224 vs 326 us.
+  multiply).
 - `phase_back`: its backward, phase gradient + conjugate phase + scatter in one pass (torch:
-  five passes); n=8 46 vs 133 us, n=10 448 vs 674 us.
+  five passes).
 - `product_rows` / `product_grads`: the angle encoding's product state lead (x) tail, gathered
   and phased, and its gradient, each in one pass.
 - `head_forward` / `head_backward`: the two halves of that product state from the inputs and
@@ -20,8 +20,8 @@ i.e. mu^T J_q x with J_q = [[0, -1], [1, 0]] on wire q. This is how the layered 
 the gradient of every RY angle of a layer from the layer's input and its gradient:
 d/dt RY(t) = 1/2 RY(t) J, so dL/dt_q = 1/2 mu^T J_q x (kernels.py). In torch the same numbers
 come from one Gram matrix GEMM per wire group (16 multiply-adds per entry for a group of 4
-wires, against 2 per wire here); measured per layer (1 thread, B=256): n=8 49 vs ~160 us,
-n=10 251 vs ~900 us (BENCHMARKS.md).
+wires, against 2 per wire here). numba is a dependency for these loops; `benchmarks/bench_quantum.py`
+times the kernel that uses them.
 """
 
 from __future__ import annotations
@@ -38,8 +38,7 @@ def _cross_sums(mu: np.ndarray, x: np.ndarray, n_qubits: int, cols: int, out: np
     """out[q] = the cross sum of wire q; mu and x flat [2**n * cols] (row-major [2**n, cols]).
 
     Wires go in adjacent pairs (q, q + 1): the four rows with those two bits r, r | b2, r | b1,
-    r | b1 | b2 serve both wires' sums, one load per multiply-add instead of two (measured 2x
-    faster than one wire at a time). Row slices are contiguous, so the inner loops vectorise.
+    r | b1 | b2 serve both wires' sums, one load per multiply-add instead of two. Row slices are contiguous, so the inner loops vectorise.
     """
     dim = mu.shape[0] // cols
     out[:] = 0
@@ -148,8 +147,8 @@ def _product_grads(grad: np.ndarray, lead: np.ndarray, tail: np.ndarray, grad_le
                    grad_tail: np.ndarray) -> None:
     """psi[i T + k] = lead[i] tail[k]: grad_lead[i] = sum_k grad[i T + k] conj(tail[k]), grad_tail alike.
 
-    Two loop nests, each writing one output row at a time: one nest updating both outputs did
-    not vectorise (250 vs ~25 us at n=8).
+    Two loop nests, each writing one output row at a time: one nest updating both outputs does
+    not vectorise.
     """
     n_tail = tail.shape[0]
     for i in range(lead.shape[0]):

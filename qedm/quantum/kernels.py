@@ -111,8 +111,7 @@ def _ry_krons(b: torch.Tensor, groups) -> list[torch.Tensor]:
 
     Entry (r, c) of a group's kron is the product over its wires of RY[bit(r), bit(c)], so the
     kron is one gather of a [Lb, 4n] table of RY entries (cos(b/2 + offset): c, -s, s, c) and a
-    product over the wires: measured 71 -> ~20 us for two groups of 4 wires, against chained
-    broadcast products (each a ~15 us 6-d broadcast).
+    product over the wires: two kernel calls instead of one 6-d broadcast product per wire.
     """
     n, device = b.shape[1], b.device
     if (b.dtype, device) not in _RY_OFFSETS:
@@ -147,10 +146,9 @@ class HeadPlan:
     virtual wire with x = a = b = 0 at the start of the tail half; the tail is then the first
     2**(n-h) rows of its half). Each half is a kron of real [cos(x/2), sin(x/2)] vectors (one
     gather and a product), times its RZ(a) phases, times the real kron of its RY(b) (one
-    batched GEMM). Its backward is by hand as well: measured at n=8, B=256, 0.29 ms for
-    forward + backward against ~0.6 ms for autograd through per-wire Rot vectors. On the CPU
-    `forward_split` / `backward_split` do the same in two compiled loops (`cpu_loops`; 0.13 ms,
-    as the torch form is ~50 small calls).
+    batched GEMM). Its backward is by hand as well (autograd through per-wire Rot vectors is
+    many small calls). On the CPU `forward_split` / `backward_split` do the same in two
+    compiled loops (`cpu_loops`), as the torch form is ~50 small calls.
     """
 
     def __init__(self, n_qubits: int, dtype: torch.dtype, device: torch.device) -> None:
@@ -457,7 +455,7 @@ def _layer_angle_grads(grad: torch.Tensor, x: torch.Tensor, n_qubits: int, group
 
     d/dt RY(t) = 1/2 RY(t) J (J = [[0, -1], [1, 0]]), so d loss / d b_q = 1/2 grad^T J_q x; this
     writes grad^T J_q x (the caller halves them all at once). On the CPU one compiled pass over
-    both (`cpu_loops`, measured 2-3x faster than the GEMMs); on other devices (or with
+    both (`cpu_loops`: 2 multiply-adds per entry and wire instead of a Gram GEMM's 2**group); on other devices (or with
     COMPILED_LOOPS False) per wire group the Gram matrix G = grad x^T over the group's rows (one
     GEMM) and its signed entries (r, r ^ bit_q): grad^T J_q x = sum_r sign_q(r) G[r, r ^ bit_q].
     """
@@ -498,9 +496,8 @@ class FusedPlan:
     The layers are built with the CNOT row gather already applied: row j of layer l's kron is
     row index[j] of the kron of the Rot matrices. Its real part R[j, c] is the product over
     wires q of RY(b_lq)[bit_q(index[j]), bit_q(c)], formed by two gathers (per-half krons from
-    the RY entries, then the full kron from the halves) and two products: measured 67 -> 22 us
-    at n=6 against chained broadcast products (whose 6-d broadcasts cost ~15 us each) and the
-    separate row gather.
+    the RY entries, then the full kron from the halves) and two products, instead of chained
+    6-d broadcast products and a separate row gather.
     """
 
     def __init__(self, index: torch.Tensor, n_qubits: int, dtype: torch.dtype) -> None:
@@ -539,8 +536,8 @@ class FusedPlan:
     def scratch(self, name: str, shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
         """A reused uninitialised tensor for a temporary that dies within one forward or backward call.
 
-        The same memory every step stays in cache; fresh temporaries of a few hundred kB cost ~5 %
-        of an n=6 step (measured A/B). Never returned or saved for backward; one per name (the
+        The same memory every step stays in cache, where fresh temporaries of a few hundred kB
+        would be allocated and page-faulted each step. Never returned or saved for backward; one per name (the
         latest shape), so not for concurrent use from several threads.
         """
         buffer = self.buffers.get(name)
@@ -629,7 +626,7 @@ class _FusedLayers(torch.autograd.Function):
             return torch.view_as_complex(psi_t.view(-1, dim, 2)).T
         squares = torch.mul(psi_t, psi_t, out=plan.scratch("squares", psi_t.shape, psi_t))
         ctx.signs = signs.repeat_interleave(2, 0)  # [2D, m], the interleaved layout's
-        return (ctx.signs.T @ squares.T).T  # measured: 10 us; squares @ signs (N = m small) takes 50
+        return (ctx.signs.T @ squares.T).T  # a GEMM with the long side as N: squares @ signs (N = m) is slower
 
     @staticmethod
     def backward(ctx, grad):
@@ -678,7 +675,7 @@ class _FusedLayers(torch.autograd.Function):
         return grad_state, torch.stack([grad_a, grad_b, grad_c], -1), None, grad_angles, None
 
 
-@torch.compiler.disable  # measured: compiling took ~1 min and ran 4x slower (complex ops); workspace stays eager
+@torch.compiler.disable  # torch.compile of these complex-valued kernels compiles slowly and runs slower
 def apply_fused_layers(
     state: torch.Tensor, weights: torch.Tensor, index: torch.Tensor, signs: torch.Tensor | None = None,
     angles: torch.Tensor | None = None, plan: FusedPlan | None = None,
