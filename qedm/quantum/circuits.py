@@ -63,8 +63,18 @@ def check_circuit(n_qubits: int, n_layers: int, encoding: str, entangler: str, o
         _choice("backend", backend, BACKENDS)
 
 
-def entangler_pairs(n_qubits: int, entangler: str) -> list[tuple[int, int]]:
-    """(control, target) CNOT pairs of an entangler, in application order."""
+def entangler_pairs(n_qubits: int, entangler: str, layer: int = 0) -> list[tuple[int, int]]:
+    """(control, target) CNOT pairs of an entangler, in application order.
+
+    "ring" and "all" are the VQC's; "strong" is layer `layer` of PennyLane's
+    StronglyEntanglingLayers (default ranges): (q, q + r mod n) with r = layer mod (n - 1) + 1,
+    which the quantum-dense denoiser uses.
+    """
+    if entangler == "strong":
+        if n_qubits == 1:
+            return []
+        r = layer % (n_qubits - 1) + 1
+        return [(q, (q + r) % n_qubits) for q in range(n_qubits)]
     if entangler == "all":
         return [(i, j) for i in range(n_qubits) for j in range(i + 1, n_qubits)]
     if n_qubits == 1:
