@@ -38,7 +38,8 @@ def _cross_sums(mu: np.ndarray, x: np.ndarray, n_qubits: int, cols: int, out: np
     """out[q] = the cross sum of wire q; mu and x flat [2**n * cols] (row-major [2**n, cols]).
 
     Wires go in adjacent pairs (q, q + 1): the four rows with those two bits r, r | b2, r | b1,
-    r | b1 | b2 serve both wires' sums, one load per multiply-add instead of two. Row slices are contiguous, so the inner loops vectorise.
+    r | b1 | b2 serve both wires' sums, one load per multiply-add instead of two. Row slices are
+    contiguous, so the inner loops vectorise.
     """
     dim = mu.shape[0] // cols
     out[:] = 0

@@ -5,10 +5,11 @@ import pytest
 import torch
 
 from qedm.errors import CircuitError
-from qedm.quantum import kernels
 from qedm.quantum.gates import gate_matrix, kron_chain
 from qedm.quantum.ir import Op, Param
-from qedm.quantum.kernels import KronPlan, _layer_angle_grads, apply_kron_layers
+from qedm.quantum.kernels import KronPlan, apply_kron_layers
+from qedm.quantum.kernels.kron_layers import layer_angle_grads
+from qedm.quantum.kernels.tables import bit_flips
 from qedm.quantum.simulator import (
     amplitude_state,
     apply_gate,
@@ -120,9 +121,8 @@ def test_local_product_and_permutation_equal_gate_by_gate():
 
 
 @pytest.fixture(params=[True, False], ids=["compiled-loops", "torch-ops"])
-def loops(request, monkeypatch):
+def loops(request):
     """Run a test with the layered kernel's compiled CPU loops and with their torch forms (the other devices' path)."""
-    monkeypatch.setattr(kernels, "COMPILED_LOOPS", request.param)
     return request.param
 
 
@@ -135,7 +135,7 @@ def test_kron_layers_equal_gate_by_gate_with_gradients(max_group, signs, loops):
     weights = torch.tensor(rng.normal(size=(n_layers, n, 3)), requires_grad=True)
     index = cnot_permutation([(q, (q + 1) % n) for q in range(n)], n)
     sign_matrix = z_signs(n, [(q,) for q in range(n)], torch.float64) if signs else None
-    plan = KronPlan(index, n, torch.float64, max_group=max_group)
+    plan = KronPlan(index, n, torch.float64, max_group=max_group, compiled_loops=loops)
     out = apply_kron_layers(state, weights, index, sign_matrix, plan=plan)
     ref = state.T
     for layer in range(n_layers):
@@ -166,7 +166,9 @@ def test_layer_angle_grads_equal_autograd_through_the_explicit_kron(n, dtype, lo
     (want,) = torch.autograd.grad((cot * (kron @ x)).sum(), b)
     mu = (kron.T @ cot).detach()  # the gradient at the layer's input
     got = torch.full((n,), float("nan"), dtype=dtype)  # every entry must be written
-    _layer_angle_grads(mu, x, n, tuple(kron_groups(n, 2)), out=got)
+    groups = tuple(kron_groups(n, 2))
+    flips = {size: bit_flips(size, dtype, x.device) for _, size in groups}
+    layer_angle_grads(mu, x, n, groups, got, loops, flips)
     torch.testing.assert_close(got / 2, want)
 
 
@@ -179,8 +181,9 @@ def test_kron_layers_with_a_product_head_equal_the_explicit_state(n, signs, loop
     weights = torch.tensor(rng.normal(size=(n_layers, n, 3)), requires_grad=True)
     index = cnot_permutation([(q, (q + 1) % n) for q in range(n)], n)
     sign_matrix = z_signs(n, [(q,) for q in range(n)], torch.float64) if signs else None
-    ours = apply_kron_layers(None, weights, index, sign_matrix, angles=x)
-    ref = apply_kron_layers(product_state_ry(x, torch.complex128).T, weights, index, sign_matrix)
+    plan = KronPlan(index, n, torch.float64, compiled_loops=loops)
+    ours = apply_kron_layers(None, weights, index, sign_matrix, angles=x, plan=plan)
+    ref = apply_kron_layers(product_state_ry(x, torch.complex128).T, weights, index, sign_matrix, plan=plan)
     torch.testing.assert_close(ours, ref)
     cot = torch.tensor(rng.normal(size=tuple(ref.shape)) + (0j if signs else 1j * rng.normal(size=tuple(ref.shape))))
     loss = lambda out: (out * cot).real.sum()  # noqa: E731
@@ -247,3 +250,22 @@ def test_errors():
         run_ops([Op("H", (0,)), Op("AmplitudeEmbedding", (0,), (Param("input", (0,)),))], 1, torch.ones(1, 1), None)
     with pytest.raises(CircuitError, match="outside 0..1"):
         run_ops([Op("H", (2,))], 2, None, None)
+
+
+def test_workspace_blocks_come_back_explicitly_and_a_second_backward_is_refused():
+    from qedm.quantum.kernels import Workspace
+
+    n, rng = 5, np.random.default_rng(2)
+    weights = torch.tensor(rng.normal(size=(3, n, 3)), requires_grad=True)
+    x = torch.tensor(rng.uniform(-3, 3, size=(4, n)))
+    index = cnot_permutation([(q, (q + 1) % n) for q in range(n)], n)
+    plan, workspace = KronPlan(index, n, torch.float64), Workspace()
+    with torch.no_grad():  # no graph: the block is back at once
+        apply_kron_layers(None, weights, index, angles=x, plan=plan, workspace=workspace)
+    assert len(workspace.free) == 1
+    out = apply_kron_layers(None, weights, index, angles=x, plan=plan, workspace=workspace)
+    assert len(workspace.free) == 0  # leased to the graph
+    out.abs().sum().backward(retain_graph=True)
+    assert len(workspace.free) == 2  # the block and the backward's scratch
+    with pytest.raises(CircuitError, match="already differentiated once"):
+        out.abs().sum().backward()
