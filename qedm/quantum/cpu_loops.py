@@ -282,3 +282,47 @@ def head_backward(grad: torch.Tensor, real: torch.Tensor, pre: torch.Tensor, ry:
     """See `_head_backward`; grad_a must hold zeros on entry."""
     _head_backward(grad.numpy(), real.numpy(), pre.numpy(), ry.numpy(), a.numpy(), grad_pre.numpy(), grad_x.numpy(),
                    grad_a.numpy(), grad_b.numpy())
+
+
+@numba.njit(fastmath=True, boundscheck=False, cache=True)
+def _rotate_rows(state: np.ndarray, cos: np.ndarray, sin: np.ndarray) -> None:
+    """In place, wire by wire: rows (r, r + b_q) of state [2**n, C] times [[cos, -sin], [sin, cos]] per column.
+
+    The pairs are enumerated directly (blocks of 2 b_q rows, the first half of each), so the
+    column loop vectorises.
+    """
+    dim, cols, n = state.shape[0], state.shape[1], cos.shape[0]
+    for q in range(n):
+        bit = 1 << (n - 1 - q)
+        c, s = cos[q], sin[q]
+        for base in range(0, dim, 2 * bit):
+            for r in range(base, base + bit):
+                lo, hi = state[r], state[r + bit]
+                for j in range(cols):
+                    a, b = lo[j], hi[j]
+                    lo[j] = c[j] * a - s[j] * b
+                    hi[j] = s[j] * a + c[j] * b
+
+
+def rotate_rows(state: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> None:
+    """RY per column on every wire, in place: state [2**n, C], cos/sin [n, C] of the half angles (CPU, no grad)."""
+    _rotate_rows(state.numpy(), cos.numpy(), sin.numpy())
+
+
+@numba.njit(fastmath=True, boundscheck=False, cache=True)
+def _column_cross_sums(grad: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
+    """out[q, j] += sum over rows r with bit q clear of grad[r + b_q, j] x[r, j] - grad[r, j] x[r + b_q, j]."""
+    dim, cols, n = x.shape[0], x.shape[1], out.shape[0]
+    for q in range(n):
+        bit = 1 << (n - 1 - q)
+        acc = out[q]
+        for base in range(0, dim, 2 * bit):
+            for r in range(base, base + bit):
+                g0, g1, x0, x1 = grad[r], grad[r + bit], x[r], x[r + bit]
+                for j in range(cols):
+                    acc[j] += g1[j] * x0[j] - g0[j] * x1[j]
+
+
+def column_cross_sums(grad: torch.Tensor, x: torch.Tensor, out: torch.Tensor) -> None:
+    """grad^T J_q x per column for every wire q into out [n, C] (zeros on entry): grad, x [2**n, C] (CPU, no grad)."""
+    _column_cross_sums(grad.numpy(), x.numpy(), out.numpy())

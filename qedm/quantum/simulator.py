@@ -3,7 +3,7 @@ structured pieces (product states, local products, permutations) the fast VQC pa
 
 States are [B, 2**n] complex tensors; wire 0 is the most significant bit of the index. The
 gate-by-gate path is plain torch (autograd). The layer kernels with hand-written backwards
-(`apply_kron_layers`, `apply_fused_layers`, `apply_reupload_layers`) are in kernels.py.
+(`apply_kron_layers`, `apply_fused_layers`, `apply_reupload_kernel`) are in `qedm.quantum.kernels`.
 """
 
 from __future__ import annotations

@@ -269,3 +269,24 @@ def test_workspace_blocks_come_back_explicitly_and_a_second_backward_is_refused(
     assert len(workspace.free) == 2  # the block and the backward's scratch
     with pytest.raises(CircuitError, match="already differentiated once"):
         out.abs().sum().backward()
+
+
+@pytest.mark.parametrize("n, n_layers", [(1, 1), (3, 3), (6, 2), (7, 3)])
+@pytest.mark.parametrize("signs", [False, True])
+def test_reupload_kernel_equals_gate_by_gate_with_gradients(n, n_layers, signs, loops):
+    """The folded reupload kernel (numba loops and torch forms) against run_ops of the same Op list."""
+    from qedm.quantum.circuits import VQC
+    from qedm.quantum.kernels import apply_reupload_kernel
+
+    vqc = VQC(n, n_layers, encoding="reupload", entangler="all", observables="both", init="uniform", seed=n,
+              dtype=torch.complex128, backend="reference")
+    x = torch.rand(4, n, dtype=torch.float64, generator=torch.Generator().manual_seed(n)).mul(3).requires_grad_(True)
+    plan = KronPlan(vqc.entangler_index, n, torch.float64, compiled_loops=loops)
+    out = apply_reupload_kernel(x, vqc.weights, vqc.entangler_index, vqc.signs if signs else None, plan)
+    ref = vqc.exact_expectations(x) if signs else vqc.exact_state(x).T
+    cot = torch.randn(ref.shape, dtype=ref.dtype, generator=torch.Generator().manual_seed(1))
+    loss = lambda o: (o.real * cot.real + (o.imag * cot.imag if o.is_complex() else 0)).sum()  # noqa: E731
+    torch.testing.assert_close(out, ref, atol=1e-10, rtol=0)
+    for got, want in zip(torch.autograd.grad(loss(out), (x, vqc.weights)),
+                         torch.autograd.grad(loss(ref), (x, vqc.weights))):
+        torch.testing.assert_close(got, want, atol=1e-10, rtol=0)

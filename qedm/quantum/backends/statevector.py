@@ -6,7 +6,8 @@ matmul with a sign matrix; amplitude: the normalised rows), then the data-indepe
 layers run either layer by layer (`apply_kron_layers`: a phase vector, a real RY kron per wire
 group as one GEMM, a CNOT row gather) or fused into one 2**n x 2**n unitary
 (`apply_fused_layers`), whichever the cost model `choose_execution` predicts is cheaper.
-The reupload encoding runs its per-row RY(x) Rot(w) layers with `apply_reupload_layers`.
+The reupload encoding runs on `apply_reupload_kernel`: the same layer steps with the per-row
+RY(x) folded in as a real rotation of row pairs (no second, autograd-only path).
 
 Cost model, in real MACs for a run of Lb layers (forward + backward), with KERNEL_COST per
 kernel call (Python/dispatch overhead):
@@ -35,7 +36,7 @@ from qedm.quantum.kernels import (
     Workspace,
     apply_fused_layers,
     apply_kron_layers,
-    apply_reupload_layers,
+    apply_reupload_kernel,
 )
 from qedm.quantum.simulator import (
     amplitude_state,
@@ -149,9 +150,9 @@ class StatevectorBackend(BackendBase):
         padded = circuit.encoding in ("angle", "reupload") and circuit.n_inputs < n
         angles = torch.nn.functional.pad(x, (0, n - circuit.n_inputs)) if padded else x
         n_layers = weights.shape[0]
-        if circuit.encoding == "reupload" and n_layers > 0:  # per-row gates: Rot(w) RY(x) merged per wire
-            out = apply_reupload_layers(gate_matrix("Rot", weights, circuit.dtype), angles, index, signs)
-            return out if signs is not None else out.T
+        if circuit.encoding == "reupload" and n_layers > 0:  # RY(x) per row folded into the layer steps
+            return apply_reupload_kernel(angles, weights, index, signs, plan=self._kron_plan(circuit, x.device),
+                                         final_phase=final_phase, workspace=self.workspace)
         mode = self.execution if self.execution != "auto" else choose_execution(n, n_layers, batch)
         if circuit.encoding == "angle" and n_layers > 0:
             if mode == "fused":  # the whole circuit in one kernel

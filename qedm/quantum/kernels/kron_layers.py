@@ -137,6 +137,7 @@ class KronPlan:
         zs = z_signs(n_qubits, [(q,) for q in range(n_qubits)], dtype).to(device)  # [D, n]
         # phase row l = (a_l, c_{l-1}) @ phase_signs: RZ(a_l) on row r, and RZ(c_{l-1}) of the row the gather moved here
         self.phase_signs = (-0.5 * torch.cat([zs, zs.index_select(0, index)], 1).T).contiguous()  # [2n, D]
+        self.zs, self.moved_zs = zs, zs.index_select(0, index)  # Z signs of each row, and of the row gathered there
         self.head = HeadPlan(n_qubits, dtype, device)
         self.dtype, self.device = dtype, device
         self.phase_maps: dict[tuple[int, bool], torch.Tensor] = {}
