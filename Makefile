@@ -33,6 +33,7 @@ browser:
 	  || echo "chromium not installed: the browser test will be skipped"; }
 
 test: $(VENV)/.installed-test browser
+	$(BIN)/ruff check qedm tests benchmarks
 	$(BIN)/python -m pytest -q
 
 test-slow: $(VENV)/.installed-test
@@ -40,7 +41,7 @@ test-slow: $(VENV)/.installed-test
 
 # The simulator against PennyLane with the protocol of BENCHMARKS.md (1 thread, CPU-time clock).
 bench: $(VENV)/.installed-test
-	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_quantum.py --threads 1 --repeats 9 --clock cpu
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_quantum.py --threads 1 --repeats 5 --runs 5 --clock cpu
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

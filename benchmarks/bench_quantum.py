@@ -1,12 +1,14 @@
-"""Forward+backward time of qedm's VQC vs PennyLane default.qubit (backprop, broadcasting).
+"""Forward+backward time of qedm's VQC vs PennyLane default.qubit (backprop, broadcasting), both encodings.
 
-Circuit per row (n, L, B): RY(x_i) angle encoding of x [B, n], L layers of Rot on every qubit
-+ CNOT ring, <Z_i> on every qubit. Times are medians of repeats after warm-up, measured in one
-process so the ratio PennyLane/qedm is comparable even on a busy machine; glibc is told to keep
-freed memory (see `keep_freed_memory`; --malloc default to leave it alone).
-With --encoding reupload the RY(x) encoding is repeated before every layer (both sides).
-Run: .venv/bin/python benchmarks/bench_quantum.py [--device cuda] [--threads 1] [--torchquantum]
-The figures in BENCHMARKS.md: OMP_NUM_THREADS=1 ... --threads 1 --repeats 9 --clock cpu
+Circuit per row (n, L, B): RY(x_i) encoding of x [B, n] ("angle": once; "reupload": before
+every layer, the hybrid denoiser's default), L layers of Rot on every qubit + CNOT ring, <Z_i>
+on every qubit. Both encodings and both simulators are timed in one process, interleaved, so
+the ratio PennyLane/qedm is comparable even on a busy machine; glibc is told to keep freed
+memory (see `keep_freed_memory`; --malloc default to leave it alone). `--runs R` repeats the
+whole table R times (the issue's target is met only if every run meets it).
+Then one training step (forward, backward, Adam) of the default hybrid denoiser against the
+classical denoiser matched to its parameter count, interleaved the same way.
+Run: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_quantum.py --threads 1 --clock cpu
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ import time
 
 import torch
 
-from qedm.quantum.circuits import VQC, choose_execution
+from qedm.models.classical import ClassicalDenoiser, matched_classical_hidden
+from qedm.models.hybrid import HybridDenoiser
+from qedm.quantum.backends.statevector import choose_execution
+from qedm.quantum.circuits import VQC
 from qedm.quantum.kernels import LAYER_GROUP
 from qedm.quantum.simulator import kron_groups
 
@@ -57,7 +62,7 @@ def interleaved(fns: dict, device: str, repeats: int, clock, inner: int = 4) -> 
     times = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
-            if name == "pl":
+            if name.startswith("pl"):
                 times[name].append(timed(fn, device, repeats=1, warmup=0, clock=clock))
                 continue
             times.setdefault(f"{name}:cold", []).append(timed(fn, device, repeats=1, warmup=0, clock=clock))
@@ -140,6 +145,35 @@ def torchquantum_step(n: int, layers: int, batch: int, device: str):
     return step
 
 
+def training_steps(data_dim: int = 30, batch: int = 128, seed: int = 0) -> dict:
+    """Closures of one training step (forward, MSE backward, Adam) of the default hybrid and its matched classical.
+
+    The hybrid is `QEDM(denoiser="hybrid")`'s denoiser (hidden 128, 2 blocks, time_dim 32, 6 qubits,
+    3 layers, reupload, ring, z+zz); the classical one has the same blocks and time embedding and
+    the width whose parameter count is closest to the hybrid's.
+    """
+    hybrid = HybridDenoiser(data_dim, n_qubits=6, n_layers=3, hidden=128, n_blocks=2, time_dim=32, seed=seed)
+    target = sum(p.numel() for p in hybrid.parameters())
+    width = matched_classical_hidden(data_dim, target, n_blocks=2, time_dim=32)
+    classical = ClassicalDenoiser(data_dim, hidden=width, n_blocks=2, time_dim=32, seed=seed)
+    gen = torch.Generator().manual_seed(seed)
+    x, noise = torch.randn(batch, data_dim, generator=gen), torch.randn(batch, data_dim, generator=gen)
+    t = torch.randint(0, 1000, (batch,), generator=gen)
+
+    def step_of(model):
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            torch.nn.functional.mse_loss(model(x, t), noise).backward()
+            opt.step()
+
+        return step
+
+    return {"hybrid": step_of(hybrid), "classical": step_of(classical),
+            "params": (target, sum(p.numel() for p in classical.parameters()), width)}
+
+
 def keep_freed_memory() -> bool:
     """Tell glibc malloc to keep freed memory instead of handing it back to the OS (Linux/glibc only).
 
@@ -175,8 +209,9 @@ def main() -> None:
     parser.add_argument("--torchquantum", action="store_true", help="add a torchquantum column if it imports")
     parser.add_argument("--skip-pennylane", action="store_true")
     parser.add_argument("--qubits", default=None, help="only these rows, by n: e.g. 6,8")
-    parser.add_argument("--encoding", default="angle", choices=["angle", "reupload"],
-                        help="reupload: RY(x) before every layer (qedm's per-row kernel; no GFLOP/s column)")
+    parser.add_argument("--encodings", default="angle,reupload", help="comma-separated: angle, reupload")
+    parser.add_argument("--runs", type=int, default=1, help="repeat the whole table this many times")
+    parser.add_argument("--skip-training", action="store_true", help="skip the hybrid vs classical training step")
     parser.add_argument("--clock", default="wall", choices=["wall", "cpu"],
                         help="cpu: process CPU time (with --threads 1 this is the wall time an idle "
                              "machine would show; robust when other processes share the cores)")
@@ -216,33 +251,48 @@ def main() -> None:
           "(% ceiling: qedm's GEMM flops per second over the float32 ceiling)")
     print("# qedm ms: steady state (median of the steps after the first in each round); first step: the one right "
           "after a PennyLane step (cold caches)")
-    header = ("| n | L | B | path | qedm ms | GFLOP/s | % ceiling | PennyLane ms | PL/qedm | qedm first step ms "
-              "| PL/qedm first step |")
-    print(header + (" torchquantum ms |" if tq_ok else ""))
-    print("|" + "---|" * (11 + tq_ok))
-    for n, layers, batch in rows:
-        fns = {"qedm": qedm_step(n, layers, batch, device, encoding=args.encoding)}
-        if args.compare_executions:
-            modes = ("fused", "layers") if n <= 10 else ("layers",)  # fused at n=12: minutes per step
-            fns.update({m: qedm_step(n, layers, batch, device, m) for m in modes})
-        if not args.skip_pennylane and n <= 14:
-            fns["pl"] = pennylane_step(n, layers, batch, device, args.encoding)
-        if tq_ok:
-            fns["tq"] = torchquantum_step(n, layers, batch, device)
-        t = interleaved(fns, device, args.repeats, clock)
-        ours, pl = t["qedm"], t.get("pl", float("nan"))
-        reupload = args.encoding == "reupload"
-        gflops = float("nan") if reupload else 2 * qedm_real_macs(n, layers, batch) / ours / 1e9
-        path = "reupload" if reupload else choose_execution(n, layers, batch)
-        cold = t["qedm:cold"]
-        line = (f"| {n} | {layers} | {batch} | {path} | {ours * 1e3:.2f} | "
-                f"{gflops:.1f} | {100 * gflops / real_ceiling:.0f}% | {pl * 1e3:.1f} | {pl / ours:.1f}x | "
-                f"{cold * 1e3:.2f} | {pl / cold:.1f}x |")
-        if tq_ok:
-            line += f" {t['tq'] * 1e3:.2f} |"
-        if args.compare_executions:
-            line += " " + ", ".join(f"{m} {t[m] * 1e3:.2f} ms" for m in ("fused", "layers") if m in t)
-        print(line, flush=True)
+    encodings = args.encodings.split(",")
+    print("| run | n | L | B | encoding | path | qedm ms | GFLOP/s | % ceiling | PennyLane ms | PL/qedm "
+          "| qedm first step ms | PL/qedm first step |" + (" torchquantum ms |" if tq_ok else ""))
+    print("|" + "---|" * (13 + tq_ok))
+    worst: dict = {}
+    for run in range(1, args.runs + 1):
+        for n, layers, batch in rows:
+            fns = {}
+            for enc in encodings:
+                fns[enc] = qedm_step(n, layers, batch, device, encoding=enc)
+                if not args.skip_pennylane and n <= 14:
+                    fns[f"pl_{enc}"] = pennylane_step(n, layers, batch, device, enc)
+            if args.compare_executions:
+                modes = ("fused", "layers") if n <= 10 else ("layers",)  # fused at n=12: minutes per step
+                fns.update({m: qedm_step(n, layers, batch, device, m) for m in modes})
+            if tq_ok:
+                fns["tq"] = torchquantum_step(n, layers, batch, device)
+            t = interleaved(fns, device, args.repeats, clock)
+            for enc in encodings:
+                ours, pl, cold = t[enc], t.get(f"pl_{enc}", float("nan")), t[f"{enc}:cold"]
+                reupload = enc == "reupload"
+                gflops = float("nan") if reupload else 2 * qedm_real_macs(n, layers, batch) / ours / 1e9
+                path = "reupload" if reupload else choose_execution(n, layers, batch)
+                line = (f"| {run} | {n} | {layers} | {batch} | {enc} | {path} | {ours * 1e3:.2f} | "
+                        f"{gflops:.1f} | {100 * gflops / real_ceiling:.0f}% | {pl * 1e3:.1f} | {pl / ours:.1f}x | "
+                        f"{cold * 1e3:.2f} | {pl / cold:.1f}x |")
+                if tq_ok:
+                    line += f" {t['tq'] * 1e3:.2f} |"
+                if args.compare_executions:
+                    line += " " + ", ".join(f"{m} {t[m] * 1e3:.2f} ms" for m in ("fused", "layers") if m in t)
+                print(line, flush=True)
+                key = (n, enc)
+                worst[key] = min(worst.get(key, float("inf")), pl / ours)
+    if args.runs > 1:
+        print("# worst PL/qedm over the runs: " + ", ".join(f"n={n} {enc} {r:.1f}x" for (n, enc), r in worst.items()))
+    if not args.skip_training:
+        steps = training_steps()
+        hybrid_params, classical_params, width = steps.pop("params")
+        t = interleaved(steps, device, args.repeats, clock)
+        print(f"# training step (forward, backward, Adam; B=128, data_dim=30): hybrid {t['hybrid'] * 1e3:.2f} ms "
+              f"({hybrid_params} parameters), matched classical {t['classical'] * 1e3:.2f} ms (hidden {width}, "
+              f"{classical_params} parameters): hybrid/classical {t['hybrid'] / t['classical']:.2f}x")
 
 
 if __name__ == "__main__":

@@ -23,8 +23,10 @@ ANGLE_ENCODINGS = ("angle", "reupload", "iqp")
 ENCODINGS = ("angle", "reupload", "amplitude", "iqp")
 ENTANGLERS = ("ring", "all")
 OBSERVABLES = ("z", "zz", "both")
-DIFF_METHODS = ("backprop", "parameter-shift", "spsa")
+DIFF_METHODS = ("backprop", "parameter-shift", "spsa")  # the values of a circuit's `gradient`
+BACKENDS = ("statevector", "density", "reference")  # qedm.quantum.backends, chosen by name
 INITS = ("small", "identity", "uniform")
+EXECUTIONS = ("auto", "fused", "layers", "gates")  # statevector kernel choice; "gates": the reference backend
 # The quantum_dense denoiser's own circuit (qedm.models.quantum_dense).
 DENSE_ENTANGLERS = ("cnot", "crx")
 DENSE_READOUTS = ("amplitude", "probability", "both")

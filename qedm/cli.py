@@ -64,6 +64,9 @@ def fit(
     noise: Optional[str] = typer.Option(None, help="prng | qrng (simulated QRNG bits are pseudo-random)"),
     condition: Optional[str] = typer.Option(None, "--condition-column", help="class column for conditional sampling"),
     seed: Optional[int] = typer.Option(None, help="random seed"),
+    backend: Optional[str] = typer.Option(None, help="statevector | density | reference (circuit execution)"),
+    shots: Optional[int] = typer.Option(None, help="shots per circuit evaluation (default: exact expectations)"),
+    gradient: Optional[str] = typer.Option(None, help="backprop | parameter-shift | spsa"),
     config: Optional[Path] = typer.Option(None, "--config", help="YAML/JSON file of config values"),
     fresh: bool = typer.Option(False, "--fresh", help="start over instead of resuming"),
 ) -> None:
@@ -73,7 +76,8 @@ def fit(
     training = load_training_data(data, dataset)
     cfg = resolve_config(config, denoiser=denoiser, epochs=epochs, n_qubits=n_qubits,
                          n_layers=n_layers, latent=latent, noise=noise,
-                         condition_column=condition, seed=seed)
+                         condition_column=condition, seed=seed, backend=backend, shots=shots,
+                         gradient=gradient)
     console.print(f"fitting a [bold]{cfg.denoiser}[/] QEDM on {training.source}: "
                   f"{training.shape_text} -> {out}")
     if (out / "checkpoint.pt").is_file() and not fresh:

@@ -95,6 +95,8 @@ class QEDMConfig:
     def __getattr__(self, name: str) -> Any:
         """A denoiser setting read as if it were flat: config.n_qubits is config.denoiser_config.n_qubits."""
         nested = self.__dict__.get("denoiser_config")
+        if name == "diff_method":  # the former name of a circuit's `gradient`
+            name = "gradient"
         if name.startswith("_") or nested is None or name not in setting_names(self.denoiser):
             raise AttributeError(f"QEDMConfig has no setting {name!r}")
         return getattr(nested, name)

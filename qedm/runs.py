@@ -112,8 +112,9 @@ def _check_same_config(run_dir: Path, config: QEDMConfig) -> None:
         raise ConfigError(f"{run_dir} exists and is not a qedm run directory; choose another --out")
     saved = json.loads(path.read_text())
     saved.pop("source", None)
-    changed = {k: (saved.get(k), v) for k, v in config.to_dict().items()
-               if saved.get(k) != v and k not in ("epochs", "checkpoint_every")}
+    defaults = QEDMConfig().to_dict()  # keys a config written before them lacks held their defaults
+    changed = {k: (saved.get(k, defaults.get(k)), v) for k, v in config.to_dict().items()
+               if saved.get(k, defaults.get(k)) != v and k not in ("epochs", "checkpoint_every")}
     if changed:
         listed = ", ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in sorted(changed.items()))
         raise ConfigError(f"{run_dir} holds a run with another config ({listed}); "

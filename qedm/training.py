@@ -29,8 +29,7 @@ def torch_threads(n: int | None) -> Iterator[None]:
     """Run the block with `n` intra-op threads (None: leave torch's setting), then restore it.
 
     qedm's denoisers are small: their kernels finish in microseconds, so extra threads
-    mostly add synchronisation, and on a busy machine they oversubscribe the cores
-    (a hybrid training step measured 26 ms on 1 thread vs 322 ms on 2 on a loaded 2-core box).
+    mostly add synchronisation, and on a busy machine they oversubscribe the cores.
     """
     previous = torch.get_num_threads()
     if n is not None:

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar
 
 from qedm.choices import (
+    BACKENDS,
     DENOISERS,
     DENSE_ENTANGLERS,
     DENSE_READOUTS,
@@ -55,8 +56,11 @@ class CircuitConfig:
     encoding: str = "reupload"
     entangler: str = "ring"
     observables: str = "both"
-    diff_method: str = "backprop"
+    # Execution: the backend that runs the circuit (qedm.quantum.backends), shots per evaluation
+    # (None: exact expectations) and the gradient method ("diff_method" before it was renamed).
+    backend: str = "statevector"
     shots: int | None = None
+    gradient: str = "backprop"
     init: str = "small"
 
     def __post_init__(self) -> None:
@@ -65,7 +69,8 @@ class CircuitConfig:
         one_of("encoding", self.encoding, ENCODINGS)
         one_of("entangler", self.entangler, ENTANGLERS)
         one_of("observables", self.observables, OBSERVABLES)
-        one_of("diff_method", self.diff_method, DIFF_METHODS)
+        one_of("backend", self.backend, BACKENDS)
+        one_of("gradient", self.gradient, DIFF_METHODS)
         one_of("init", self.init, INITS)
         if self.shots is not None:
             positive_int("shots", self.shots)
@@ -155,9 +160,20 @@ def make_denoiser_config(denoiser: str, values: Any = None, **changes: Any) -> D
     elif not isinstance(values, dict):
         raise ConfigError(f"denoiser_config for denoiser={denoiser!r} must be a {cls.__name__} or a mapping, "
                           f"got {type(values).__name__}")
-    merged = {**values, **changes}
+    merged = {**_renamed(values, names), **_renamed(changes, names)}
     unknown = [key for key in merged if key not in names]
     if unknown:
         raise ConfigError(f"unknown config key(s) {', '.join(map(repr, unknown))}: not a pipeline setting nor one "
                           f"the {denoiser!r} denoiser takes (it takes: {', '.join(names)})")
     return cls(**merged)
+
+
+def _renamed(values: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """`diff_method` (the former name of a circuit's `gradient`) read as `gradient`."""
+    if "diff_method" not in values or "gradient" not in names:
+        return values
+    values = dict(values)
+    old = values.pop("diff_method")
+    if values.setdefault("gradient", old) != old:
+        raise ConfigError(f"diff_method={old!r} and gradient={values['gradient']!r} disagree; keep only gradient")
+    return values

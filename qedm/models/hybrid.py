@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from qedm.choices import ANGLE_ENCODINGS, DIFF_METHODS, ENCODINGS, ENTANGLERS, OBSERVABLES, qubit_count
+from qedm.choices import ANGLE_ENCODINGS, BACKENDS, DIFF_METHODS, ENCODINGS, ENTANGLERS, OBSERVABLES, qubit_count
 from qedm.errors import ConfigError
 from qedm.models.classical import ResidualBlock, seeded_init
 from qedm.models.configs import HybridConfig
@@ -17,14 +17,14 @@ from qedm.models.embeddings import ConditionedInput, check_choice, check_int
 _D = HybridConfig  # the defaults of the constructor below
 
 
-
 def check_circuit_choices(n_qubits: int, encoding: str, entangler: str, observables: str,
-                          diff_method: str) -> None:
+                          gradient: str, backend: str) -> None:
     """Validate the circuit arguments the hybrid and quantum denoisers share (ConfigError names one)."""
     check_choice("encoding", encoding, ENCODINGS)
     check_choice("entangler", entangler, ENTANGLERS)
     check_choice("observables", observables, OBSERVABLES)
-    check_choice("diff_method", diff_method, DIFF_METHODS)
+    check_choice("gradient", gradient, DIFF_METHODS)
+    check_choice("backend", backend, BACKENDS)
     qubit_count("n_qubits", n_qubits)
 
 
@@ -48,8 +48,9 @@ class HybridDenoiser(nn.Module):
     def __init__(self, data_dim: int, n_qubits: int = _D.n_qubits, n_layers: int = _D.n_layers,
                  hidden: int = _D.hidden, n_blocks: int = _D.n_blocks, time_dim: int = _D.time_dim,
                  encoding: str = _D.encoding, entangler: str = _D.entangler, observables: str = _D.observables,
-                 diff_method: str = _D.diff_method, shots: int | None = _D.shots, init: str = _D.init,
-                 dropout: float = _D.dropout, n_classes: int | None = None, seed: int | None = None) -> None:
+                 gradient: str = _D.gradient, shots: int | None = _D.shots, backend: str = _D.backend,
+                 init: str = _D.init, dropout: float = _D.dropout, n_classes: int | None = None,
+                 seed: int | None = None) -> None:
         super().__init__()
         from qedm.quantum.circuits import VQC  # lazy: classical-only users skip the quantum stack
 
@@ -61,20 +62,21 @@ class HybridDenoiser(nn.Module):
         shots = None if shots is None else check_int("shots", shots)
         if not 0.0 <= dropout < 1.0:
             raise ConfigError(f"dropout must lie in [0, 1), got {dropout!r}")
-        check_circuit_choices(n_qubits, encoding, entangler, observables, diff_method)
+        check_circuit_choices(n_qubits, encoding, entangler, observables, gradient, backend)
         self.data_dim, self.hidden, self.n_blocks, self.time_dim = data_dim, hidden, n_blocks, time_dim
         self.encoding = encoding
         self.config: dict[str, Any] = {
             "data_dim": data_dim, "n_qubits": n_qubits, "n_layers": n_layers, "hidden": hidden,
             "n_blocks": n_blocks, "time_dim": time_dim, "encoding": encoding, "entangler": entangler,
-            "observables": observables, "diff_method": diff_method, "shots": shots, "init": init,
+            "observables": observables, "gradient": gradient, "shots": shots, "backend": backend,
+            "init": init,
             "dropout": dropout, "n_classes": n_classes, "seed": seed,
         }
         with seeded_init(seed):
             self.stem = ConditionedInput(data_dim, hidden, time_dim, n_classes)
             self.blocks = nn.Sequential(*(ResidualBlock(hidden, dropout) for _ in range(n_blocks)))
             self.vqc = VQC(n_qubits, n_layers, encoding=encoding, entangler=entangler, observables=observables,
-                           init=init, shots=shots, diff_method=diff_method, seed=seed)
+                           init=init, shots=shots, diff_method=gradient, seed=seed, backend=backend)
             self.to_circuit = nn.Linear(hidden, self.vqc.n_inputs)
             self.from_circuit = nn.Linear(self.vqc.n_outputs, hidden)
             self.out = nn.Sequential(nn.SiLU(), nn.Linear(hidden, data_dim))

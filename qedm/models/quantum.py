@@ -32,8 +32,9 @@ class QuantumDenoiser(nn.Module):
 
     def __init__(self, data_dim: int, n_qubits: int = _D.n_qubits, n_layers: int = _D.n_layers,
                  time_dim: int = _D.time_dim, encoding: str = _D.encoding, entangler: str = _D.entangler,
-                 observables: str = _D.observables, diff_method: str = _D.diff_method, shots: int | None = _D.shots,
-                 init: str = _D.init, n_classes: int | None = None, seed: int | None = None) -> None:
+                 observables: str = _D.observables, gradient: str = _D.gradient, shots: int | None = _D.shots,
+                 backend: str = _D.backend, init: str = _D.init, n_classes: int | None = None,
+                 seed: int | None = None) -> None:
         super().__init__()
         from qedm.quantum.circuits import VQC  # lazy: classical-only users skip the quantum stack
 
@@ -41,17 +42,18 @@ class QuantumDenoiser(nn.Module):
         n_layers, time_dim = check_int("n_layers", n_layers), check_int("time_dim", time_dim)
         n_classes = None if n_classes is None else check_int("n_classes", n_classes)
         shots = None if shots is None else check_int("shots", shots)
-        check_circuit_choices(n_qubits, encoding, entangler, observables, diff_method)
+        check_circuit_choices(n_qubits, encoding, entangler, observables, gradient, backend)
         self.data_dim, self.time_dim = data_dim, time_dim
         self.config: dict[str, Any] = {
             "data_dim": data_dim, "n_qubits": n_qubits, "n_layers": n_layers, "time_dim": time_dim,
             "encoding": encoding, "entangler": entangler, "observables": observables,
-            "diff_method": diff_method, "shots": shots, "init": init, "n_classes": n_classes, "seed": seed,
+            "gradient": gradient, "shots": shots, "backend": backend, "init": init, "n_classes": n_classes,
+            "seed": seed,
         }
         with seeded_init(seed):
             self.time_embed = SinusoidalTimeEmbedding(time_dim)
             self.vqc = VQC(n_qubits, n_layers, encoding=encoding, entangler=entangler, observables=observables,
-                           init=init, shots=shots, diff_method=diff_method, seed=seed)
+                           init=init, shots=shots, diff_method=gradient, seed=seed, backend=backend)
             self.read_in = nn.Linear(data_dim + time_dim, self.vqc.n_inputs)
             self.label_embed = LabelEmbedding(n_classes, self.vqc.n_inputs) if n_classes else None
             self.read_out = nn.Linear(self.vqc.n_outputs, data_dim)

@@ -40,7 +40,9 @@ from torch import nn
 from qedm.choices import DENSE_ENTANGLERS, DENSE_READOUTS
 from qedm.errors import ConfigError
 from qedm.models.configs import QuantumDenseConfig
+from qedm.quantum.circuits import entangler_pairs
 from qedm.quantum.gates import gate_matrix, real_dtype
+from qedm.quantum.ir import Op, Param
 from qedm.quantum.simulator import amplitude_state, apply_gate, apply_local_product, cnot_permutation
 
 READOUTS, ENTANGLERS = DENSE_READOUTS, DENSE_ENTANGLERS
@@ -54,11 +56,8 @@ def n_qubits_for(data_dim: int) -> int:
 
 
 def strongly_entangling_pairs(n_qubits: int, layer: int) -> list[tuple[int, int]]:
-    """CNOT (control, target) pairs of layer `layer` of StronglyEntanglingLayers (default ranges)."""
-    if n_qubits == 1:
-        return []
-    r = layer % (n_qubits - 1) + 1
-    return [(q, (q + r) % n_qubits) for q in range(n_qubits)]
+    """CNOT (control, target) pairs of layer `layer` of StronglyEntanglingLayers (`entangler_pairs(., "strong")`)."""
+    return entangler_pairs(n_qubits, "strong", layer)
 
 
 class StronglyEntanglingBlock(nn.Module):
@@ -74,22 +73,44 @@ class StronglyEntanglingBlock(nn.Module):
                  entangler: str = "cnot") -> None:
         super().__init__()
         self.n_qubits, self.n_layers, self.dtype, self.entangler = n_qubits, n_layers, dtype, entangler
-        self.pairs = [strongly_entangling_pairs(n_qubits, first_layer + l) for l in range(n_layers)]
+        self.pairs = [strongly_entangling_pairs(n_qubits, first_layer + layer) for layer in range(n_layers)]
         perms = [cnot_permutation(p, n_qubits) for p in self.pairs]
         self.register_buffer("perms", torch.stack(perms) if perms else torch.zeros(0, 2**n_qubits, dtype=torch.long),
                              persistent=False)
 
+    @staticmethod
+    def shape(n_qubits: int, n_layers: int, entangler: str = "cnot") -> dict[str, tuple[int, ...]]:
+        """Shapes of the block's angles: Rot [L, n, 3], and for "crx" one CRX angle per pair [L, n]."""
+        shapes: dict[str, tuple[int, ...]] = {"angles": (n_layers, n_qubits, 3)}
+        if entangler == "crx":
+            shapes["ent_angles"] = (n_layers, n_qubits)
+        return shapes
+
+    def ops(self) -> list[Op]:
+        """The block as the shared Op IR; weights are `angles.flatten()` then (crx) `ent_angles.flatten()`."""
+        n, ops = self.n_qubits, []
+        n_rot = 3 * n * self.n_layers
+        for layer, pairs in enumerate(self.pairs):
+            base = 3 * n * layer
+            ops += [Op("Rot", (q,), tuple(Param("weight", (base + 3 * q + p,)) for p in range(3))) for q in range(n)]
+            if self.entangler == "crx":
+                ops += [Op("CRX", pair, (Param("weight", (n_rot + n * layer + q,)),)) for q, pair in enumerate(pairs)]
+            else:
+                ops += [Op("CNOT", pair) for pair in pairs]
+        return ops
+
     def matrix(self, angles: torch.Tensor, ent_angles: torch.Tensor | None = None) -> torch.Tensor:
+        """The fused block U^T [2**n, 2**n] (`state @ M` applies U to rows); the fast form of `ops()`."""
         rot = gate_matrix("Rot", angles, self.dtype)  # [L, n, 2, 2]
         crx = gate_matrix("CRX", ent_angles[..., None], self.dtype) if self.entangler == "crx" else None
         state = torch.eye(2**self.n_qubits, dtype=self.dtype, device=angles.device)
-        for l in range(self.n_layers):
-            state = apply_local_product(state, rot[l], self.n_qubits)
+        for layer in range(self.n_layers):
+            state = apply_local_product(state, rot[layer], self.n_qubits)
             if crx is None:
-                state = state[:, self.perms[l]]
+                state = state[:, self.perms[layer]]
                 continue
-            for q, pair in enumerate(self.pairs[l]):
-                state = apply_gate(state, crx[l, q], pair, self.n_qubits)
+            for q, pair in enumerate(self.pairs[layer]):
+                state = apply_gate(state, crx[layer, q], pair, self.n_qubits)
         return state
 
 
@@ -244,7 +265,8 @@ class QuantumDenseDenoiser(nn.Module):
         With a schedule, the circuit predicts x0 through Karras et al.'s (2022) preconditioning
         around a learned mean image m (one per class when built with n_classes): with sigma = s/a, x~ = x_t/a - m,
         D = m + c_skip x~ + c_out F(c_in x~), and eps = (x_t - a D)/s. In eval mode with
-        clip_denoised, D is clipped to the data range [-1, 1] before eps is formed. The circuit's output then needs gains near 1 at every noise level,
+        clip_denoised, D is clipped to the data range [-1, 1] before eps is formed. The circuit's output then needs
+        gains near 1 at every noise level,
         which a unitary map can give; predicting eps directly needs gains up to 1/s.
         """
         if y is not None and self.n_classes is None:

@@ -1,11 +1,13 @@
-"""Quantum building blocks: gate matrices, a batched statevector simulator and the VQC module."""
+"""Quantum building blocks: gate matrices, the Op IR, the VQC template and the backends that run it."""
 
+from qedm.quantum.backends import BACKENDS, make_backend
 from qedm.quantum.circuits import VQC, entangler_pairs, observable_list
 from qedm.quantum.gates import gate_matrix
 from qedm.quantum.ir import Observable, Op, Param
 from qedm.quantum.simulator import apply_gate, expval_z, probabilities, run_ops
 
 __all__ = [
+    "BACKENDS",
     "VQC",
     "Observable",
     "Op",
@@ -14,6 +16,7 @@ __all__ = [
     "entangler_pairs",
     "expval_z",
     "gate_matrix",
+    "make_backend",
     "observable_list",
     "probabilities",
     "run_ops",

@@ -2,12 +2,12 @@
 
 States are real [2**n, 2C] in the layered kernel's split layout (each row: C real parts, then
 C imaginary parts), so every inner loop runs over contiguous floats and vectorises; the same
-loops over interleaved (re, im) pairs measured slower than torch's separate passes.
+loops over interleaved (re, im) pairs did not vectorise and lose to torch's separate passes.
 
 - `gather_phase`: a row gather and a phase per row in one pass (torch: gather, then a complex
-  multiply); measured n=8, B=256 28 vs 52 us, n=10 224 vs 326 us.
+  multiply).
 - `phase_back`: its backward, phase gradient + conjugate phase + scatter in one pass (torch:
-  five passes); n=8 46 vs 133 us, n=10 448 vs 674 us.
+  five passes).
 - `product_rows` / `product_grads`: the angle encoding's product state lead (x) tail, gathered
   and phased, and its gradient, each in one pass.
 - `head_forward` / `head_backward`: the two halves of that product state from the inputs and
@@ -20,8 +20,8 @@ i.e. mu^T J_q x with J_q = [[0, -1], [1, 0]] on wire q. This is how the layered 
 the gradient of every RY angle of a layer from the layer's input and its gradient:
 d/dt RY(t) = 1/2 RY(t) J, so dL/dt_q = 1/2 mu^T J_q x (kernels.py). In torch the same numbers
 come from one Gram matrix GEMM per wire group (16 multiply-adds per entry for a group of 4
-wires, against 2 per wire here); measured per layer (1 thread, B=256): n=8 49 vs ~160 us,
-n=10 251 vs ~900 us (BENCHMARKS.md).
+wires, against 2 per wire here). numba is a dependency for these loops; `benchmarks/bench_quantum.py`
+times the kernel that uses them.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ def _cross_sums(mu: np.ndarray, x: np.ndarray, n_qubits: int, cols: int, out: np
     """out[q] = the cross sum of wire q; mu and x flat [2**n * cols] (row-major [2**n, cols]).
 
     Wires go in adjacent pairs (q, q + 1): the four rows with those two bits r, r | b2, r | b1,
-    r | b1 | b2 serve both wires' sums, one load per multiply-add instead of two (measured 2x
-    faster than one wire at a time). Row slices are contiguous, so the inner loops vectorise.
+    r | b1 | b2 serve both wires' sums, one load per multiply-add instead of two. Row slices are
+    contiguous, so the inner loops vectorise.
     """
     dim = mu.shape[0] // cols
     out[:] = 0
@@ -148,8 +148,8 @@ def _product_grads(grad: np.ndarray, lead: np.ndarray, tail: np.ndarray, grad_le
                    grad_tail: np.ndarray) -> None:
     """psi[i T + k] = lead[i] tail[k]: grad_lead[i] = sum_k grad[i T + k] conj(tail[k]), grad_tail alike.
 
-    Two loop nests, each writing one output row at a time: one nest updating both outputs did
-    not vectorise (250 vs ~25 us at n=8).
+    Two loop nests, each writing one output row at a time: one nest updating both outputs does
+    not vectorise.
     """
     n_tail = tail.shape[0]
     for i in range(lead.shape[0]):
@@ -210,7 +210,8 @@ def _head_forward(cos_x: np.ndarray, sin_x: np.ndarray, a: np.ndarray, b: np.nda
                 for j in range(h):
                     shift, half_b = h - 1 - j, 0.5 * b[k * h + j]
                     row_bit, col_bit = (r >> shift) & 1, (c >> shift) & 1
-                    value *= math.cos(half_b) if row_bit == col_bit else (math.sin(half_b) if row_bit else -math.sin(half_b))
+                    sin_b = math.sin(half_b) if row_bit else -math.sin(half_b)
+                    value *= math.cos(half_b) if row_bit == col_bit else sin_b
                 ry[k, r, c] = value
         for r in range(dim):
             product = real[k, r]
@@ -238,7 +239,10 @@ def head_forward(cos_x: torch.Tensor, sin_x: torch.Tensor, a: torch.Tensor, b: t
 @numba.njit(fastmath=True, boundscheck=False, cache=True)
 def _head_backward(grad: np.ndarray, real: np.ndarray, pre: np.ndarray, ry: np.ndarray, a: np.ndarray,
                    grad_pre: np.ndarray, grad_x: np.ndarray, grad_a: np.ndarray, grad_b: np.ndarray) -> None:
-    """From grad [2, 2**h, 2, C] of `_head_forward`'s out: grad_x [2h, C], grad_a [2h], grad_b [2h] (grad_pre: scratch)."""
+    """From grad [2, 2**h, 2, C] of `_head_forward`'s out: grad_x [2h, C], grad_a [2h], grad_b [2h].
+
+    grad_pre is scratch.
+    """
     h, dim, batch = a.shape[0] // 2, grad.shape[1], grad.shape[3]
     for k in range(2):
         _matmul_rows(ry[k].T, grad[k], grad_pre[k])  # RY(b) is orthogonal: its transpose carries the gradient back
@@ -278,3 +282,47 @@ def head_backward(grad: torch.Tensor, real: torch.Tensor, pre: torch.Tensor, ry:
     """See `_head_backward`; grad_a must hold zeros on entry."""
     _head_backward(grad.numpy(), real.numpy(), pre.numpy(), ry.numpy(), a.numpy(), grad_pre.numpy(), grad_x.numpy(),
                    grad_a.numpy(), grad_b.numpy())
+
+
+@numba.njit(fastmath=True, boundscheck=False, cache=True)
+def _rotate_rows(state: np.ndarray, cos: np.ndarray, sin: np.ndarray) -> None:
+    """In place, wire by wire: rows (r, r + b_q) of state [2**n, C] times [[cos, -sin], [sin, cos]] per column.
+
+    The pairs are enumerated directly (blocks of 2 b_q rows, the first half of each), so the
+    column loop vectorises.
+    """
+    dim, cols, n = state.shape[0], state.shape[1], cos.shape[0]
+    for q in range(n):
+        bit = 1 << (n - 1 - q)
+        c, s = cos[q], sin[q]
+        for base in range(0, dim, 2 * bit):
+            for r in range(base, base + bit):
+                lo, hi = state[r], state[r + bit]
+                for j in range(cols):
+                    a, b = lo[j], hi[j]
+                    lo[j] = c[j] * a - s[j] * b
+                    hi[j] = s[j] * a + c[j] * b
+
+
+def rotate_rows(state: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> None:
+    """RY per column on every wire, in place: state [2**n, C], cos/sin [n, C] of the half angles (CPU, no grad)."""
+    _rotate_rows(state.numpy(), cos.numpy(), sin.numpy())
+
+
+@numba.njit(fastmath=True, boundscheck=False, cache=True)
+def _column_cross_sums(grad: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
+    """out[q, j] += sum over rows r with bit q clear of grad[r + b_q, j] x[r, j] - grad[r, j] x[r + b_q, j]."""
+    dim, cols, n = x.shape[0], x.shape[1], out.shape[0]
+    for q in range(n):
+        bit = 1 << (n - 1 - q)
+        acc = out[q]
+        for base in range(0, dim, 2 * bit):
+            for r in range(base, base + bit):
+                g0, g1, x0, x1 = grad[r], grad[r + bit], x[r], x[r + bit]
+                for j in range(cols):
+                    acc[j] += g1[j] * x0[j] - g0[j] * x1[j]
+
+
+def column_cross_sums(grad: torch.Tensor, x: torch.Tensor, out: torch.Tensor) -> None:
+    """grad^T J_q x per column for every wire q into out [n, C] (zeros on entry): grad, x [2**n, C] (CPU, no grad)."""
+    _column_cross_sums(grad.numpy(), x.numpy(), out.numpy())

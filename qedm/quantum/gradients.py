@@ -2,7 +2,8 @@
 
 `estimate_expectations(vqc, x)` is what `VQC.forward` calls when `vqc.shots` is set or
 `vqc.diff_method != "backprop"`. Every gradient here is built only from circuit evaluations
-(`vqc.exact_expectations(x, weights, shift=...)`, or their shot estimates), so the same code
+on the VQC's backend (`vqc.exact_expectations(x, weights, shift=...)`, or shot estimates from
+`vqc.exact_probabilities`), so the same code
 would run against a QPU. With diff_method="backprop" and shots set, the forward value is the
 shot estimate and the gradient is that of the exact expectation (straight-through): a
 simulator-only shortcut, since a QPU cannot backpropagate.
@@ -17,9 +18,10 @@ from typing import TYPE_CHECKING
 import torch
 
 from qedm.errors import CircuitError, ConfigError
+from qedm.quantum.backends.base import shot_estimate
 from qedm.quantum.gates import real_dtype
-from qedm.quantum.ir import Observable, Op
-from qedm.quantum.simulator import expval_z, probabilities, z_signs
+from qedm.quantum.ir import Op
+from qedm.quantum.simulator import z_signs
 
 if TYPE_CHECKING:  # pragma: no cover
     from qedm.quantum.circuits import VQC
@@ -43,25 +45,10 @@ SHIFT_RULES = {"RX": TWO_TERM_RULE, "RY": TWO_TERM_RULE, "RZ": TWO_TERM_RULE, "R
                "CRX": FOUR_TERM_RULE, "CRZ": FOUR_TERM_RULE}
 
 
-def sample_counts(probs: torch.Tensor, shots: int, generator: torch.Generator | None) -> torch.Tensor:
-    """Measurement counts of `shots` shots per row: probs [B, D] -> counts [B, D] (float64)."""
-    device = probs.device
-    probs = probs.detach().double().clamp_min(0)
-    if generator is not None and generator.device != device:  # draw where the generator lives
-        probs = probs.to(generator.device)
-    probs = probs / probs.sum(dim=1, keepdim=True)
-    outcomes = torch.multinomial(probs, shots, replacement=True, generator=generator)  # [B, shots]
-    counts = torch.zeros_like(probs).scatter_add_(1, outcomes, torch.ones_like(outcomes, dtype=probs.dtype))
-    return counts.to(device)
-
-
-def sample_expectations(
-    state: torch.Tensor, observables: Sequence[Observable], shots: int, generator: torch.Generator | None
-) -> torch.Tensor:
-    """Shot estimates of all Z-products from the SAME bitstrings, as on hardware: state [B, 2**n] -> [B, m]."""
-    n_qubits = int(state.shape[-1]).bit_length() - 1
-    counts = sample_counts(probabilities(state), shots, generator)
-    return (counts / shots) @ z_signs(n_qubits, observables, torch.float64).to(counts.device)
+def _signs(vqc: VQC) -> torch.Tensor:
+    """The circuit's observable signs [2**n, m] (built from its observable list if it has no table)."""
+    signs = getattr(vqc, "signs", None)
+    return signs if signs is not None else z_signs(vqc.n_qubits, vqc.observable_list, real_dtype(vqc.dtype))
 
 
 def shot_generator(vqc: VQC) -> torch.Generator:
@@ -88,8 +75,8 @@ def evaluate_circuit(
     """One circuit evaluation per row: exact if `vqc.shots` is None, else a shot estimate: [B, m]."""
     if vqc.shots is None:
         return vqc.exact_expectations(x, weights, shift=shift)
-    state = vqc.exact_state(x, weights, shift=shift)
-    return sample_expectations(state, vqc.observable_list, vqc.shots, generator).to(real_dtype(vqc.dtype))
+    probs = vqc.exact_probabilities(x, weights, shift=shift)
+    return shot_estimate(probs, _signs(vqc), vqc.shots, generator).to(real_dtype(vqc.dtype))
 
 
 def _shift_slots(ops: Sequence[Op], with_weights: bool, with_inputs: bool) -> list[tuple[int, int]]:
@@ -217,9 +204,9 @@ def estimate_expectations(
     if method == "backprop":
         if vqc.shots is None:
             return vqc.exact_expectations(x, vqc.weights)
-        state = vqc.exact_state(x, vqc.weights)
-        exact = expval_z(state, vqc.observable_list)
-        sampled = sample_expectations(state.detach(), vqc.observable_list, vqc.shots, generator)
+        probs = vqc.exact_probabilities(x, vqc.weights)
+        exact = probs @ _signs(vqc).to(probs.dtype)
+        sampled = shot_estimate(probs, _signs(vqc), vqc.shots, generator)
         return exact + (sampled.to(exact.dtype) - exact).detach()
     if (method == "parameter-shift" and torch.is_grad_enabled() and x.requires_grad
             and any(op.name == "AmplitudeEmbedding" for op in vqc.ops())):

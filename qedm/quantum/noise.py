@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING
 import torch
 
 from qedm.errors import CircuitError, ConfigError
+from qedm.quantum.backends.base import sample_counts
 from qedm.quantum.gates import gate_matrix
-from qedm.quantum.gradients import sample_counts, shot_generator
+from qedm.quantum.gradients import shot_generator
 from qedm.quantum.ir import Observable, Op
 from qedm.quantum.simulator import _param_value, prepare_inputs, run_ops, z_signs
 
@@ -140,14 +141,19 @@ def wire_channel(depolarizing: float, damping: float, dtype: torch.dtype) -> tor
     """Depolarizing then amplitude damping on one wire as one superoperator [4, 4] (None if both are 0)."""
     if depolarizing == 0 and damping == 0:
         return None
-    return superoperator(amplitude_damping_kraus(damping, dtype)) @ superoperator(depolarizing_kraus(depolarizing, dtype))
+    damp = superoperator(amplitude_damping_kraus(damping, dtype))
+    return damp @ superoperator(depolarizing_kraus(depolarizing, dtype))
 
 
 def density_matrix(
     ops: Sequence[Op], n_qubits: int, x: torch.Tensor | None, weights: torch.Tensor | None,
     noise: NoiseModel | None = None, dtype: torch.dtype = torch.complex128,
+    shift: tuple[int, int, float] | None = None,
 ) -> torch.Tensor:
-    """Noisy final state of an Op list: x [B, k], weights (any shape) -> rho [B, 2**n, 2**n]."""
+    """Noisy final state of an Op list: x [B, k], weights (any shape) -> rho [B, 2**n, 2**n].
+
+    `shift=(op_index, param_position, delta)` adds delta to that one angle (parameter-shift).
+    """
     if n_qubits > MAX_DENSITY_QUBITS:
         raise CircuitError(
             f"density-matrix noise simulation supports at most {MAX_DENSITY_QUBITS} qubits "
@@ -168,6 +174,8 @@ def density_matrix(
             angles = None
             if op.params:
                 values = [_param_value(p, x, weights_flat) for p in op.params]
+                if shift is not None and shift[0] == i:
+                    values[shift[1]] = values[shift[1]] + shift[2]
                 values = [v.expand(batch) for v in values] if op.is_data_dependent else values
                 angles = torch.stack(values, dim=-1)
             rho = apply_superoperator(rho, superoperator([gate_matrix(op.name, angles, dtype)]), op.wires, n_qubits)

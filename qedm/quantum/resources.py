@@ -28,6 +28,7 @@ class Resources:
     trainable_angles: int  # gate angle slots fed by a weight (each shifted by parameter-shift)
     encoding_parameters: int  # gate angle slots fed by x, plus features read by amplitude embedding
     batch_size: int
+    backend: str  # the backend name the circuit runs on
     shots: int | None
     evaluations_per_step: dict[str, int]  # method -> circuit runs per training step
     shots_per_step: dict[str, int | None]  # method -> evaluations * shots (None for exact expectations)
@@ -72,6 +73,7 @@ def circuit_resources(vqc: VQC, batch_size: int = 1, input_gradients: bool = Fal
         trainable_angles=sum(p.trainable for op in ops for p in op.params),
         encoding_parameters=sum(not p.trainable for op in ops for p in op.params),
         batch_size=batch_size,
+        backend=vqc.backend.name,
         shots=shots,
         evaluations_per_step=evaluations,
         shots_per_step={m: (e * shots if shots is not None else None) for m, e in evaluations.items()},

@@ -209,7 +209,7 @@ def test_registry_rejects_what_the_denoiser_does_not_take():
     ("hybrid", dict(n_qubits=0), "n_qubits"),
     ("hybrid", dict(n_qubits=25), "n_qubits"),
     ("quantum", dict(observables="x"), "observables"),
-    ("quantum", dict(diff_method="adjoint"), "diff_method"),
+    ("quantum", dict(gradient="adjoint"), "gradient"),
     ("quantum", dict(n_layers=0), "n_layers"),
 ])
 def test_bad_values_name_the_argument(name, kwargs, match):
@@ -225,7 +225,7 @@ def test_parameter_shift_gradients_match_backprop(name):
     x, t = batch(d=2, b=4)
     grads = {}
     for method in ("backprop", "parameter-shift"):
-        model = build_denoiser(name, 2, **dict(SMALL[name], diff_method=method))
+        model = build_denoiser(name, 2, **dict(SMALL[name], gradient=method))
         model(x, t).pow(2).sum().backward()
         grads[method] = {k: p.grad.clone() for k, p in model.named_parameters()}
     for key, g in grads["backprop"].items():

@@ -42,7 +42,7 @@ def test_final_state_matches_pennylane(entangler):
                 qml.RX(la[k, label, q], wires=q)
             if entangler == "cnot":
                 qml.StronglyEntanglingLayers(w[first:first + size], wires=range(6),
-                                             ranges=[(first + l) % 5 + 1 for l in range(size)])
+                                             ranges=[(first + i) % 5 + 1 for i in range(size)])
                 continue
             for layer in range(first, first + size):  # Rot, then CRX on the same (control, target) pairs
                 for q in range(6):
@@ -184,3 +184,30 @@ def test_time_phases_match_pennylane_diagonal_gate():
     np.testing.assert_allclose(model.final_state(x, t)[0].detach().numpy(), circuit(x[0].numpy()), atol=1e-10)
     counts = model.parameter_counts()
     assert counts["quantum"] == 4 * 6 * 4 + 2 * 6 + 2 * 64 and counts["classical"] == 3 * 64
+
+
+@pytest.mark.parametrize("entangler", ["cnot", "crx"])
+def test_block_ops_are_the_fused_matrix(entangler):
+    """The block's Op IR run gate by gate (the reference backend's path) gives the fused block's unitary."""
+    from qedm.models.quantum_dense import StronglyEntanglingBlock
+
+    block = StronglyEntanglingBlock(4, 2, 3, torch.complex128, entangler)
+    shapes = StronglyEntanglingBlock.shape(4, 3, entangler)
+    gen = torch.Generator().manual_seed(0)
+    angles = {name: torch.randn(shape, generator=gen, dtype=torch.float64) for name, shape in shapes.items()}
+    weights = torch.cat([a.reshape(-1) for a in angles.values()])
+    ops = block.ops()
+    assert sum(op.name == "Rot" for op in ops) == 12 and {p.index[0] for op in ops for p in op.params} == set(
+        range(weights.numel()))
+    columns = torch.stack([_basis_run(ops, k, weights) for k in range(16)])  # row k: U e_k, so [k, j] = U[j, k]
+    matrix = block.matrix(angles["angles"], angles.get("ent_angles"))  # M = U^T
+    torch.testing.assert_close(columns, matrix, atol=1e-12, rtol=0)
+
+
+def _basis_run(ops, k, weights):
+    """U |k>: X gates prepare basis state k (wire 0 = MSB), then the block's ops."""
+    from qedm.quantum.ir import Op
+    from qedm.quantum.simulator import run_ops
+
+    prep = [Op("X", (w,)) for w in range(4) if (k >> (3 - w)) & 1]
+    return run_ops(prep + ops, 4, None, weights, torch.complex128)[0]

@@ -1,4 +1,4 @@
-"""VQC outputs and gradients against PennyLane circuits built here with qml ops."""
+"""VQC outputs and gradients against PennyLane circuits (the `pennylane_vqc` fixture of conftest.py)."""
 
 import math
 
@@ -7,50 +7,10 @@ import pytest
 import torch
 
 from qedm.errors import CircuitError
-from qedm.quantum.circuits import VQC, choose_execution
+from qedm.quantum.backends.statevector import choose_execution
+from qedm.quantum.circuits import VQC
 
 qml = pytest.importorskip("pennylane")
-
-
-def ring(n):
-    return [] if n == 1 else [(0, 1)] if n == 2 else [(q, (q + 1) % n) for q in range(n)]
-
-
-def pennylane_vqc(n_qubits, n_layers, encoding, entangler, observables):
-    """Reference QNode f(x [B, k], w [L, n, 3]) -> [m, B], written from the documented circuit."""
-    n = n_qubits
-    pairs = ring(n) if entangler == "ring" else [(i, j) for i in range(n) for j in range(i + 1, n)]
-    obs = [qml.PauliZ(q) for q in range(n)] if observables in ("z", "both") else []
-    if observables in ("zz", "both"):
-        obs += [qml.PauliZ(i) @ qml.PauliZ(j) for i, j in ring(n)]
-
-    def encode(x):
-        if encoding == "amplitude":
-            qml.AmplitudeEmbedding(x, wires=range(n), pad_with=0.0, normalize=True)
-        elif encoding in ("angle", "reupload"):
-            for q in range(x.shape[-1]):
-                qml.RY(x[..., q], wires=q)
-        else:
-            for q in range(n):
-                qml.Hadamard(wires=q)
-            for q in range(x.shape[-1]):
-                qml.RZ(x[..., q], wires=q)
-            for i, j in pairs:
-                qml.IsingZZ(x[..., i] * x[..., j], wires=[i, j])
-
-    @qml.qnode(qml.device("default.qubit", wires=n), interface="torch", diff_method="backprop")
-    def circuit(x, w):
-        for layer in range(max(n_layers, 1)):
-            if layer == 0 or encoding == "reupload":
-                encode(x)
-            if n_layers:
-                for q in range(n):
-                    qml.Rot(w[layer, q, 0], w[layer, q, 1], w[layer, q, 2], wires=q)
-                for i, j in pairs:
-                    qml.CNOT(wires=[i, j])
-        return [qml.expval(o) for o in obs]
-
-    return circuit
 
 
 def random_config(seed):
@@ -65,7 +25,7 @@ def random_config(seed):
 
 @pytest.mark.parametrize("execution", ["fused", "layers"])
 @pytest.mark.parametrize("seed", range(20))
-def test_outputs_and_gradients_match_pennylane(seed, execution):
+def test_outputs_and_gradients_match_pennylane(seed, execution, pennylane_vqc):
     cfg, batch, rng = random_config(seed)
     if cfg["observables"] == "zz" and cfg["n_qubits"] == 1:
         cfg["observables"] = "z"
@@ -152,7 +112,7 @@ def test_cost_model_prefers_fused_only_for_small_registers():
 
 @pytest.mark.parametrize("n_qubits, execution", [(7, "layers"), (5, "fused"), (6, "fused")])
 def test_scratch_is_not_reused_while_a_graph_can_read_it(n_qubits, execution):
-    """Live graphs of equal and of different batch sizes: reused workspace / scratch buffers must not leak between them."""
+    """Live graphs of equal and of different batch sizes: reused scratch buffers must not leak between them."""
     vqc = VQC(n_qubits, 3, init="uniform", seed=2, execution=execution)
     xs = [torch.rand(batch, n_qubits, requires_grad=True) for batch in (5, 5, 3)]
     outs = [vqc(x) for x in xs]  # each graph must keep its own saved states
@@ -191,7 +151,7 @@ def test_cuda_matches_cpu():
 
 
 @pytest.mark.parametrize("encoding", ["reupload", "iqp"])
-def test_complex128_matches_pennylane_to_1e9(encoding):
+def test_complex128_matches_pennylane_to_1e9(encoding, pennylane_vqc):
     cfg = dict(n_qubits=4, n_layers=3, encoding=encoding, entangler="ring", observables="both")
     vqc = VQC(**cfg, init="uniform", seed=5, dtype=torch.complex128)
     x = torch.rand(3, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(1))

@@ -8,7 +8,7 @@ from qedm.errors import CircuitError
 from qedm.quantum.circuits import VQC
 from qedm.quantum.gradients import estimate_expectations, parameter_shift_grad, spsa_grad
 from qedm.quantum.ir import Op, Param
-from qedm.quantum.simulator import expval_z, run_ops
+from qedm.quantum.simulator import expval_z, probabilities, run_ops
 
 
 def _backprop_grads(vqc, x, coeff):
@@ -63,6 +63,9 @@ class OpCircuit(torch.nn.Module):
     def exact_state(self, x, weights=None, shift=None):
         w = self.weights if weights is None else weights
         return run_ops(self._ops, self.n_qubits, x, w, torch.complex128, shift)
+
+    def exact_probabilities(self, x, weights=None, shift=None):
+        return probabilities(self.exact_state(x, weights, shift))
 
     def exact_expectations(self, x, weights=None, shift=None):
         return expval_z(self.exact_state(x, weights, shift), self.observable_list)

@@ -111,7 +111,8 @@ def test_bad_probabilities_and_too_many_qubits_raise():
         density_matrix([Op("H", (0,))], 11, None, None)
 
 
-@pytest.mark.parametrize("n,axes,batched", [(5, [2], False), (5, [4, 0], True), (6, [1, 3, 4], False), (3, [0, 1, 2], True)])
+@pytest.mark.parametrize("n,axes,batched",
+                         [(5, [2], False), (5, [4, 0], True), (6, [1, 3, 4], False), (3, [0, 1, 2], True)])
 def test_apply_on_axes_matches_simulator_apply_gate(n, axes, batched):
     from qedm.quantum.noise import apply_on_axes
     from qedm.quantum.simulator import apply_gate

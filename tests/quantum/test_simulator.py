@@ -7,8 +7,9 @@ import torch
 from qedm.errors import CircuitError
 from qedm.quantum.gates import gate_matrix, kron_chain
 from qedm.quantum.ir import Op, Param
-from qedm.quantum import kernels
-from qedm.quantum.kernels import KronPlan, _layer_angle_grads, apply_kron_layers
+from qedm.quantum.kernels import KronPlan, apply_kron_layers
+from qedm.quantum.kernels.kron_layers import layer_angle_grads
+from qedm.quantum.kernels.tables import bit_flips
 from qedm.quantum.simulator import (
     amplitude_state,
     apply_gate,
@@ -120,9 +121,8 @@ def test_local_product_and_permutation_equal_gate_by_gate():
 
 
 @pytest.fixture(params=[True, False], ids=["compiled-loops", "torch-ops"])
-def loops(request, monkeypatch):
+def loops(request):
     """Run a test with the layered kernel's compiled CPU loops and with their torch forms (the other devices' path)."""
-    monkeypatch.setattr(kernels, "COMPILED_LOOPS", request.param)
     return request.param
 
 
@@ -135,7 +135,7 @@ def test_kron_layers_equal_gate_by_gate_with_gradients(max_group, signs, loops):
     weights = torch.tensor(rng.normal(size=(n_layers, n, 3)), requires_grad=True)
     index = cnot_permutation([(q, (q + 1) % n) for q in range(n)], n)
     sign_matrix = z_signs(n, [(q,) for q in range(n)], torch.float64) if signs else None
-    plan = KronPlan(index, n, torch.float64, max_group=max_group)
+    plan = KronPlan(index, n, torch.float64, max_group=max_group, compiled_loops=loops)
     out = apply_kron_layers(state, weights, index, sign_matrix, plan=plan)
     ref = state.T
     for layer in range(n_layers):
@@ -166,21 +166,24 @@ def test_layer_angle_grads_equal_autograd_through_the_explicit_kron(n, dtype, lo
     (want,) = torch.autograd.grad((cot * (kron @ x)).sum(), b)
     mu = (kron.T @ cot).detach()  # the gradient at the layer's input
     got = torch.full((n,), float("nan"), dtype=dtype)  # every entry must be written
-    _layer_angle_grads(mu, x, n, tuple(kron_groups(n, 2)), out=got)
+    groups = tuple(kron_groups(n, 2))
+    flips = {size: bit_flips(size, dtype, x.device) for _, size in groups}
+    layer_angle_grads(mu, x, n, groups, got, loops, flips)
     torch.testing.assert_close(got / 2, want)
 
 
 @pytest.mark.parametrize("n", [5, 6])
 @pytest.mark.parametrize("signs", [False, True])
 def test_kron_layers_with_a_product_head_equal_the_explicit_state(n, signs, loops):
-    """angles=x (layer 0 built inside as a product state) gives the outputs and gradients of the explicit RY(x) state."""
+    """angles=x (layer 0 built inside as a product state): the outputs and gradients of the explicit RY(x) state."""
     n_layers, rng = 3, np.random.default_rng(8)
     x = torch.tensor(rng.uniform(-3, 3, size=(3, n)), requires_grad=True)
     weights = torch.tensor(rng.normal(size=(n_layers, n, 3)), requires_grad=True)
     index = cnot_permutation([(q, (q + 1) % n) for q in range(n)], n)
     sign_matrix = z_signs(n, [(q,) for q in range(n)], torch.float64) if signs else None
-    ours = apply_kron_layers(None, weights, index, sign_matrix, angles=x)
-    ref = apply_kron_layers(product_state_ry(x, torch.complex128).T, weights, index, sign_matrix)
+    plan = KronPlan(index, n, torch.float64, compiled_loops=loops)
+    ours = apply_kron_layers(None, weights, index, sign_matrix, angles=x, plan=plan)
+    ref = apply_kron_layers(product_state_ry(x, torch.complex128).T, weights, index, sign_matrix, plan=plan)
     torch.testing.assert_close(ours, ref)
     cot = torch.tensor(rng.normal(size=tuple(ref.shape)) + (0j if signs else 1j * rng.normal(size=tuple(ref.shape))))
     loss = lambda out: (out * cot).real.sum()  # noqa: E731
@@ -247,3 +250,43 @@ def test_errors():
         run_ops([Op("H", (0,)), Op("AmplitudeEmbedding", (0,), (Param("input", (0,)),))], 1, torch.ones(1, 1), None)
     with pytest.raises(CircuitError, match="outside 0..1"):
         run_ops([Op("H", (2,))], 2, None, None)
+
+
+def test_workspace_blocks_come_back_explicitly_and_a_second_backward_is_refused():
+    from qedm.quantum.kernels import Workspace
+
+    n, rng = 5, np.random.default_rng(2)
+    weights = torch.tensor(rng.normal(size=(3, n, 3)), requires_grad=True)
+    x = torch.tensor(rng.uniform(-3, 3, size=(4, n)))
+    index = cnot_permutation([(q, (q + 1) % n) for q in range(n)], n)
+    plan, workspace = KronPlan(index, n, torch.float64), Workspace()
+    with torch.no_grad():  # no graph: the block is back at once
+        apply_kron_layers(None, weights, index, angles=x, plan=plan, workspace=workspace)
+    assert len(workspace.free) == 1
+    out = apply_kron_layers(None, weights, index, angles=x, plan=plan, workspace=workspace)
+    assert len(workspace.free) == 0  # leased to the graph
+    out.abs().sum().backward(retain_graph=True)
+    assert len(workspace.free) == 2  # the block and the backward's scratch
+    with pytest.raises(CircuitError, match="already differentiated once"):
+        out.abs().sum().backward()
+
+
+@pytest.mark.parametrize("n, n_layers", [(1, 1), (3, 3), (6, 2), (7, 3)])
+@pytest.mark.parametrize("signs", [False, True])
+def test_reupload_kernel_equals_gate_by_gate_with_gradients(n, n_layers, signs, loops):
+    """The folded reupload kernel (numba loops and torch forms) against run_ops of the same Op list."""
+    from qedm.quantum.circuits import VQC
+    from qedm.quantum.kernels import apply_reupload_kernel
+
+    vqc = VQC(n, n_layers, encoding="reupload", entangler="all", observables="both", init="uniform", seed=n,
+              dtype=torch.complex128, backend="reference")
+    x = torch.rand(4, n, dtype=torch.float64, generator=torch.Generator().manual_seed(n)).mul(3).requires_grad_(True)
+    plan = KronPlan(vqc.entangler_index, n, torch.float64, compiled_loops=loops)
+    out = apply_reupload_kernel(x, vqc.weights, vqc.entangler_index, vqc.signs if signs else None, plan)
+    ref = vqc.exact_expectations(x) if signs else vqc.exact_state(x).T
+    cot = torch.randn(ref.shape, dtype=ref.dtype, generator=torch.Generator().manual_seed(1))
+    loss = lambda o: (o.real * cot.real + (o.imag * cot.imag if o.is_complex() else 0)).sum()  # noqa: E731
+    torch.testing.assert_close(out, ref, atol=1e-10, rtol=0)
+    for got, want in zip(torch.autograd.grad(loss(out), (x, vqc.weights)),
+                         torch.autograd.grad(loss(ref), (x, vqc.weights))):
+        torch.testing.assert_close(got, want, atol=1e-10, rtol=0)
