@@ -235,6 +235,11 @@ def demo(
     console.print(f"everything is under {out}/ (summary.json, summary.md, samples, models)")
 
 
+from qedm.serve.commands import register as _register_serve  # noqa: E402 - after friendly_errors
+
+_register_serve(app, friendly_errors, console)
+
+
 def _progress():
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
