@@ -137,6 +137,8 @@ def benchmark(
                                                      "(default: all)"),
     fresh: bool = typer.Option(False, "--fresh", help="ignore earlier results in --out and start over"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="show progress bars"),
+    executor: str = typer.Option("sequential", help="sequential | ray (each cell a Ray task; qedm[scale])"),
+    address: Optional[str] = typer.Option(None, help="Ray cluster address (default: a local Ray instance)"),
 ) -> None:
     """Benchmark QEDM denoisers against classical baselines on the same splits; write an HTML report."""
     from qedm.benchmark import run_benchmark
@@ -159,6 +161,7 @@ def benchmark(
             seed_list, out, target=target, test_size=test_size, epochs=epochs, progress=progress,
             fresh=fresh, sdv_epochs=sdv_epochs, qedm_options=options or None,
             metrics=[m.strip() for m in metrics.split(",") if m.strip()] if metrics else None,
+            executor=executor, address=address,
         )
     key = ["fidelity_overall", "c2st_auc", "tstr_accuracy", "tstr_r2", "mmd_rbf", "dcr_synthetic_median",
            "params_total", "fit_seconds"]
