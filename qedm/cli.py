@@ -84,12 +84,25 @@ def fit(
         def on_epoch(record: dict) -> None:
             progress.update(task, completed=record["epoch"], description=f"loss {record['loss']:.4f}")
 
-        summary = fit_run(training, cfg, out, on_epoch=on_epoch, fresh=fresh)
+        summary = _fit_maybe_distributed(fit_run, training, cfg, out, on_epoch=on_epoch, fresh=fresh)
     console.print(f"done in {summary['fit_seconds']:.1f} s of training; parameters "
                   f"{summary['parameters']}; model and samples in {out}")
     if summary["reconstruction_error"] is not None:
         console.print(f"latent {summary['latent']}: reconstruction MSE {summary['reconstruction_error']:.4f} "
                       "(on the transformed training rows)")
+
+
+def _fit_maybe_distributed(fit_run, *args, **kwargs):
+    """Under torchrun (WORLD_SIZE > 1) join the process group: DDP, one shard of each batch per rank."""
+    from qedm import distributed
+
+    if not distributed.launched_by_torchrun():
+        return fit_run(*args, **kwargs)
+    distributed.init_from_env()
+    try:
+        return fit_run(*args, **kwargs)
+    finally:
+        distributed.shutdown()
 
 
 @app.command()
