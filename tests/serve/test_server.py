@@ -7,6 +7,7 @@ import io
 import json
 import shutil
 import signal
+import socket
 import threading
 import time
 
@@ -64,6 +65,17 @@ def test_health_and_model_listing_with_card(served):
     assert iris["condition"] == {"column": "target", "classes": ["setosa", "versicolor", "virginica"]}
     assert iris["card"] == {"source": "card.json", "title": "Iris test model", "intended_use": "tests"}
     assert httpx.get(server.url + "/v1/models", headers=_auth(keys["other"])).json() == {"models": []}
+
+
+def test_binds_to_loopback_only_by_default(served):
+    server, *_ = served
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("10.255.255.255", 1))  # no packet is sent: this only picks the outgoing address
+        address = probe.getsockname()[0]
+    if address.startswith("127."):
+        pytest.skip("this machine has no non-loopback IPv4 address")
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://{address}:{server.port}/healthz", timeout=5)
 
 
 def test_missing_wrong_and_foreign_keys(served):
