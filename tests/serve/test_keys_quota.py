@@ -120,3 +120,22 @@ def test_two_stores_on_one_file_share_the_counts(tmp_path):
     first, second = QuotaStore(tmp_path / "q.sqlite"), QuotaStore(tmp_path / "q.sqlite")
     results = [store.admit(spec, 30).admitted for store in (first, second, first, second)]
     assert results == [True, True, True, False]
+
+
+def test_keys_cli_prints_a_key_once_and_never_lists_it(tmp_path):
+    from typer.testing import CliRunner
+
+    from qedm.cli import app
+
+    path = tmp_path / "keys.toml"
+    runner = CliRunner()
+    added = runner.invoke(app, ["keys", "add", "ana", "--models", "iris,wine", "--rows-per-day", "500",
+                                "--rpm", "30", "--keys", str(path)])
+    assert added.exit_code == 0, added.output
+    key = added.output.strip().splitlines()[-1]
+    assert key.startswith("qedm_") and KeyStore.load(path).authenticate(key).name == "ana"
+    listed = runner.invoke(app, ["keys", "list", "--keys", str(path)])
+    assert "ana: models iris,wine; 500 rows/day, 30 requests/min" in listed.output and key not in listed.output
+    bad = runner.invoke(app, ["keys", "add", "a b", "--models", "x", "--rows-per-day", "1", "--rpm", "1",
+                              "--keys", str(path)])
+    assert bad.exit_code == 1 and "key name 'a b'" in bad.output
