@@ -24,6 +24,7 @@ from qedm import __version__
 from qedm.atomic import atomic_write_csv, atomic_write_text
 from qedm.baselines.protocol import MODEL_NAMES, QEDM_MODELS, make_model
 from qedm.errors import ConfigError, DataError
+from qedm.executors import Cell, make_executor
 from qedm.report.summary import (INFO_COLUMNS, compare_to_hybrid, comparison_sentences, summarise,
                                  summary_markdown)
 
@@ -63,13 +64,16 @@ def run_benchmark(
     metrics: Sequence[str] | None = None,
     evaluator: Evaluator | None = None,
     model_factory: ModelFactory | None = None,
+    executor: str | Any = "sequential",
+    address: str | None = None,
 ) -> BenchmarkResult:
     """Fit, sample and evaluate every model for every seed; write results, summary and report.
 
     `seeds` is a list of seeds or a count (n -> 0..n-1). `epochs` applies to every trained model
     (QEDM denoisers, CTGAN, TVAE unless `sdv_epochs`); `qedm_options` are QEDMConfig values;
     `metrics` picks qedm.evaluate's metric groups (default all). `evaluator`/`model_factory`
-    replace `qedm.evaluate` and `make_model` (tests).
+    replace `qedm.evaluate` and `make_model` (tests). `executor` runs the cells ("sequential", or
+    "ray" on a local Ray instance or the cluster at `address`; see qedm.executors).
     """
     models = _check_models(models)
     seeds = _check_seeds(seeds)
@@ -93,15 +97,13 @@ def run_benchmark(
     evaluate_fn = evaluator or partial(_default_evaluator, metrics=metrics)
     rows = {(r["model"], int(r["seed"])): r for r in previous.to_dict("records")}
     todo = [(s, m) for s in seeds for m in models if rows.get((m, s), {}).get("status") != "ok"]
+    splits = {seed: split_table(table, target, test_size, seed) for seed in dict.fromkeys(s for s, _ in todo)}
+    cells = [Cell(name, seed, *splits[seed], epochs if name in QEDM_MODELS else None) for seed, name in todo]
+    run = partial(_run_executor_cell, target=target, out_dir=out_dir, factory=factory, evaluate_fn=evaluate_fn,
+                  epochs=epochs, sdv_epochs=sdv_epochs, options=qedm_options or {})
     with _Progress(progress, len(todo)) as bar:
-        splits: dict[int, tuple[pd.DataFrame, pd.DataFrame]] = {}
-        for seed, name in todo:
-            if seed not in splits:
-                splits[seed] = split_table(table, target, test_size, seed)
-            train, holdout = splits[seed]
-            bar.start(f"{name} seed {seed}", epochs if name in QEDM_MODELS else None)
-            rows[(name, seed)] = _run_cell(name, seed, train, holdout, target, out_dir, factory,
-                                           evaluate_fn, epochs, sdv_epochs, qedm_options or {}, bar)
+        for cell, row in make_executor(executor, address).map(run, cells, bar):
+            rows[(cell.name, cell.seed)] = row
             atomic_write_csv(_results_frame(rows.values()), out_dir / RESULTS_FILE)
             bar.advance()
 
@@ -234,6 +236,12 @@ def _run_cell(name, seed, train, holdout, target, out_dir, factory, evaluate_fn,
     except Exception as exc:  # noqa: BLE001 - a failing model must not stop the benchmark
         row["error"] = f"{type(exc).__name__}: {exc}"[:500]
     return row
+
+
+def _run_executor_cell(cell: Cell, bar, **settings) -> dict[str, Any]:
+    s = settings
+    return _run_cell(cell.name, cell.seed, cell.train, cell.holdout, s["target"], s["out_dir"], s["factory"],
+                     s["evaluate_fn"], s["epochs"], s["sdv_epochs"], s["options"], bar)
 
 
 def _efficiency(model) -> dict[str, Any]:

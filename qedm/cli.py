@@ -88,12 +88,25 @@ def fit(
         def on_epoch(record: dict) -> None:
             progress.update(task, completed=record["epoch"], description=f"loss {record['loss']:.4f}")
 
-        summary = fit_run(training, cfg, out, on_epoch=on_epoch, fresh=fresh)
+        summary = _fit_maybe_distributed(fit_run, training, cfg, out, on_epoch=on_epoch, fresh=fresh)
     console.print(f"done in {summary['fit_seconds']:.1f} s of training; parameters "
                   f"{summary['parameters']}; model and samples in {out}")
     if summary["reconstruction_error"] is not None:
         console.print(f"latent {summary['latent']}: reconstruction MSE {summary['reconstruction_error']:.4f} "
                       "(on the transformed training rows)")
+
+
+def _fit_maybe_distributed(fit_run, *args, **kwargs):
+    """Under torchrun (WORLD_SIZE > 1) join the process group: DDP, one shard of each batch per rank."""
+    from qedm import distributed
+
+    if not distributed.launched_by_torchrun():
+        return fit_run(*args, **kwargs)
+    distributed.init_from_env()
+    try:
+        return fit_run(*args, **kwargs)
+    finally:
+        distributed.shutdown()
 
 
 @app.command()
@@ -150,6 +163,8 @@ def benchmark(
                                                      "(default: all)"),
     fresh: bool = typer.Option(False, "--fresh", help="ignore earlier results in --out and start over"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="show progress bars"),
+    executor: str = typer.Option("sequential", help="sequential | ray (each cell a Ray task; qedm[scale])"),
+    address: Optional[str] = typer.Option(None, help="Ray cluster address (default: a local Ray instance)"),
 ) -> None:
     """Benchmark QEDM denoisers against classical baselines on the same splits; write an HTML report."""
     from qedm.benchmark import run_benchmark
@@ -172,6 +187,7 @@ def benchmark(
             seed_list, out, target=target, test_size=test_size, epochs=epochs, progress=progress,
             fresh=fresh, sdv_epochs=sdv_epochs, qedm_options=options or None,
             metrics=[m.strip() for m in metrics.split(",") if m.strip()] if metrics else None,
+            executor=executor, address=address,
         )
     key = ["fidelity_overall", "c2st_auc", "tstr_accuracy", "tstr_r2", "mmd_rbf", "dcr_synthetic_median",
            "params_total", "fit_seconds"]
@@ -246,6 +262,11 @@ def demo(
     console.print(result.table())
     console.print(result.verdict())
     console.print(f"everything is under {out}/ (summary.json, summary.md, samples, models)")
+
+
+from qedm.serve.commands import register as _register_serve  # noqa: E402 - after friendly_errors
+
+_register_serve(app, friendly_errors, console)
 
 
 def _progress():

@@ -19,6 +19,7 @@ import pandas as pd
 from qedm.atomic import atomic_write, atomic_write_csv, atomic_write_text
 from qedm.conditions import Condition, RejectionStats, parse_condition
 from qedm.config import QEDMConfig, read_config_file
+from qedm.distributed import is_main_process
 from qedm.errors import ConfigError, DataError, QEDMError
 from qedm.synthesizer import QEDM
 
@@ -95,15 +96,18 @@ def fit_run(
         if not existed:
             shutil.rmtree(run_dir, ignore_errors=True)  # nothing half-written on bad input
         raise
+    summary = {"fit_seconds": model.fit_seconds, "parameters": model.parameter_counts(),
+               "epochs": len(model.history), "latent": config.resolved_latent,
+               "reconstruction_error": model.reconstruction_error()}
+    if not is_main_process():  # data-parallel training: rank 0 writes the model and samples
+        return summary
     model.save(run_dir / "model")
     samples = model.sample(len(training.data), seed=config.seed)
     if model.is_image_model:
         atomic_write(run_dir / "samples.npy", lambda tmp: _save_npy(tmp, samples))
     else:
         atomic_write_csv(samples, run_dir / "samples.csv")
-    return {"fit_seconds": model.fit_seconds, "parameters": model.parameter_counts(),
-            "epochs": len(model.history), "latent": config.resolved_latent,
-            "reconstruction_error": model.reconstruction_error()}
+    return summary
 
 
 def _check_same_config(run_dir: Path, config: QEDMConfig) -> None:

@@ -27,6 +27,7 @@ from qedm.diffusion.noise import make_noise_source
 from qedm.diffusion.samplers import sample as run_sampler
 from qedm.diffusion.schedules import make_schedule
 from qedm.errors import ConfigError, DataError, QEDMError
+from qedm.integrity import write_manifest
 from qedm.models.registry import build_denoiser
 from qedm.training import torch_threads, train_denoiser
 
@@ -321,6 +322,7 @@ class QEDM:
                 "condition_name": self.condition_name, "columns": self.columns,
                 "data_low": self.data_low.cpu().tolist(), "data_high": self.data_high.cpu().tolist()}
         atomic_write_text(path / "meta.json", json.dumps(meta, default=_json_default))
+        write_manifest(path, MODEL_FILES)  # sha256 of each file: `verify_manifest` refuses a changed one
         return path
 
     @classmethod

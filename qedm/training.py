@@ -20,6 +20,7 @@ import torch
 from qedm.atomic import atomic_torch_save
 from qedm.diffusion.noise import PRNGNoise, make_noise_source
 from qedm.diffusion.process import diffusion_loss
+from qedm.distributed import is_main_process, shard_if_distributed
 
 EpochCallback = Callable[[dict], None]
 
@@ -93,12 +94,15 @@ def train_denoiser(
     `noise` names the engine of the forward-process noise ("prng" or "qrng"); with "prng"
     one seeded generator drives shuffling and noise, so a resumed run matches an unbroken one.
     """
+    model = shard_if_distributed(model)  # under torchrun: DDP, one shard of every batch per rank
     generator = torch.Generator().manual_seed(seed)
     source = PRNGNoise(generator=generator) if noise == "prng" else make_noise_source(noise, seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     state = TrainState(history=[])
     if checkpoint_path is not None and Path(checkpoint_path).is_file():
         state = _resume(checkpoint_path, model, optimizer, generator)
+    if not is_main_process():  # the other ranks resumed from the same checkpoint; rank 0 writes
+        checkpoint_path = metrics_path = None
     if metrics_path is not None:
         # After a resume, epochs run past the last checkpoint are run again: keep the file in step.
         lines = "".join(json.dumps(record) + "\n" for record in state.history)
