@@ -22,6 +22,7 @@ ENCODINGS = ("angle", "reupload", "amplitude", "iqp")
 ENTANGLERS = ("ring", "all")
 OBSERVABLES = ("z", "zz", "both")
 DIFF_METHODS = ("backprop", "parameter-shift", "spsa")
+HYBRID_DESIGNS = ("residual", "bottleneck", "gated", "film")
 
 
 @dataclass
@@ -37,6 +38,8 @@ class QEDMConfig:
     observables: str = "both"
     diff_method: str = "backprop"
     shots: int | None = None
+    # How the hybrid's circuit read-out joins its trunk (qedm.models.hybrid.HybridDenoiser).
+    hybrid_design: str = "residual"
     # Classical layers.
     hidden: int = 128
     n_blocks: int = 2
@@ -81,6 +84,7 @@ class QEDMConfig:
         _one_of("entangler", self.entangler, ENTANGLERS)
         _one_of("observables", self.observables, OBSERVABLES)
         _one_of("diff_method", self.diff_method, DIFF_METHODS)
+        _one_of("hybrid_design", self.hybrid_design, HYBRID_DESIGNS)
         if self.encoding is not None:
             _one_of("encoding", self.encoding, ENCODINGS)
         if self.n_layers is not None:

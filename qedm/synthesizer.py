@@ -158,6 +158,8 @@ class QEDM:
                           encoding=cfg.resolved_encoding, entangler=cfg.entangler,
                           observables=cfg.observables, diff_method=cfg.diff_method,
                           shots=cfg.shots)
+        if cfg.denoiser == "hybrid":
+            kwargs["design"] = cfg.hybrid_design
         if self.classes is not None:
             kwargs["n_classes"] = len(self.classes)
         return build_denoiser(cfg.denoiser, data_dim, **kwargs)

@@ -17,7 +17,8 @@ ENCODINGS = ANGLE_ENCODINGS + ("amplitude",)
 ENTANGLERS = ("ring", "all")
 OBSERVABLES = ("z", "zz", "both")
 DIFF_METHODS = ("backprop", "parameter-shift", "spsa")
-
+# How the circuit's read-out c = Linear(q) [B, hidden] joins the trunk's h (see HybridDenoiser).
+DESIGNS = ("residual", "bottleneck", "gated", "film")
 
 
 def check_circuit_choices(n_qubits: int, encoding: str, entangler: str, observables: str,
@@ -37,10 +38,14 @@ class HybridDenoiser(nn.Module):
     circuit inputs: pi * tanh(Linear(h)) for angle-type encodings       [B, n_inputs]
             (amplitude: Linear(h), which the VQC normalises)
     VQC:    q = <observables>                                           [B, n_outputs]
-    out:    Linear(SiLU(h + Linear(q)))                                 [B, data_dim]
-    The trunk's h skips around the VQC: the model always contains a small MLP (stem, blocks,
-    read-out) and the circuit adds to it instead of gating it, so a poorly trainable circuit
-    cannot make training start worse than that MLP.
+    c = Linear(q)                                                       [B, hidden]
+    out:    Linear(SiLU(z)) with z by `design`                          [B, data_dim]
+      "residual"   z = h + c: the trunk's h skips around the VQC, so a poorly trainable circuit
+                   cannot make training start worse than the MLP -- and the model may learn to
+                   ignore the circuit (see qedm.evaluate.ablation);
+      "bottleneck" z = c: no bypass, everything the read-out sees passes through the circuit;
+      "gated"      z = (1 - g) * h + g * c, g = sigmoid(a) per channel (a starts at 0);
+      "film"       z = h * (1 + Linear'(q)) + c: the circuit modulates the trunk multiplicatively.
     """
 
     name = "hybrid"
@@ -49,7 +54,7 @@ class HybridDenoiser(nn.Module):
                  n_blocks: int = 1, time_dim: int = 32, encoding: str = "reupload", entangler: str = "ring",
                  observables: str = "both", diff_method: str = "backprop", shots: int | None = None,
                  init: str = "small", dropout: float = 0.0, n_classes: int | None = None,
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, design: str = "residual") -> None:
         super().__init__()
         from qedm.quantum.circuits import VQC  # lazy: classical-only users skip the quantum stack
 
@@ -62,13 +67,15 @@ class HybridDenoiser(nn.Module):
         if not 0.0 <= dropout < 1.0:
             raise ConfigError(f"dropout must lie in [0, 1), got {dropout!r}")
         check_circuit_choices(n_qubits, encoding, entangler, observables, diff_method)
+        check_choice("design", design, DESIGNS)
+        self.design = design
         self.data_dim, self.hidden, self.n_blocks, self.time_dim = data_dim, hidden, n_blocks, time_dim
         self.encoding = encoding
         self.config: dict[str, Any] = {
             "data_dim": data_dim, "n_qubits": n_qubits, "n_layers": n_layers, "hidden": hidden,
             "n_blocks": n_blocks, "time_dim": time_dim, "encoding": encoding, "entangler": entangler,
             "observables": observables, "diff_method": diff_method, "shots": shots, "init": init,
-            "dropout": dropout, "n_classes": n_classes, "seed": seed,
+            "dropout": dropout, "n_classes": n_classes, "seed": seed, "design": design,
         }
         with seeded_init(seed):
             self.stem = ConditionedInput(data_dim, hidden, time_dim, n_classes)
@@ -78,6 +85,8 @@ class HybridDenoiser(nn.Module):
             self.to_circuit = nn.Linear(hidden, self.vqc.n_inputs)
             self.from_circuit = nn.Linear(self.vqc.n_outputs, hidden)
             self.out = nn.Sequential(nn.SiLU(), nn.Linear(hidden, data_dim))
+            self.gate = nn.Parameter(torch.zeros(hidden)) if design == "gated" else None
+            self.modulation = nn.Linear(self.vqc.n_outputs, hidden) if design == "film" else None
 
     def circuit_inputs(self, h: torch.Tensor) -> torch.Tensor:
         """What the VQC reads: angles in (-pi, pi), or raw amplitudes: [B, n_inputs]."""
@@ -87,7 +96,17 @@ class HybridDenoiser(nn.Module):
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         h = self.blocks(self.stem(x_t, t, y))
         q = self.vqc(self.circuit_inputs(h)).to(h.dtype)
-        return self.out(h + self.from_circuit(q))
+        c = self.from_circuit(q)
+        if self.design == "bottleneck":
+            z = c
+        elif self.design == "gated":
+            g = torch.sigmoid(self.gate)
+            z = (1 - g) * h + g * c
+        elif self.design == "film":
+            z = h * (1 + self.modulation(q)) + c
+        else:
+            z = h + c
+        return self.out(z)
 
     def parameter_counts(self) -> dict[str, int]:
         """Trainable parameters: {"classical", "quantum" (the VQC's weights), "total"}."""
