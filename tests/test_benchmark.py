@@ -260,3 +260,9 @@ def test_hybrid_cell_records_circuit_costs(tmp_path, one_torch_thread):
     # Parameter-shift: per row, one plain run plus two shifted runs per weight angle.
     assert row["circuit_evals_per_step"] == 32 * (2 * weights + 1)
     assert row["shots_per_step"] == 32 * (2 * weights + 1) * 50
+    # Ablations: every circuit model gets them, and both summary.md and the report carry the verdict.
+    for column in ("heldout_loss", "ablation_mean_loss_delta", "ablation_random_loss_delta"):
+        assert np.isfinite(row[column]), column
+    text = (tmp_path / "summary.md").read_text()
+    assert "## Does the circuit matter? (ablations)" in text and "measurably" in text
+    assert "id='ablation-table'" in (tmp_path / "report.html").read_text()

@@ -32,6 +32,8 @@ from qedm.errors import ConfigError
 
 # The smallest relative rise of held-out loss that counts as "measurable" (with a CI above 0).
 MEASURABLE_SHARE = 0.01
+# Epochs of the random-circuit ablation's retrain (and of its reference) in benchmarks and the demo.
+ABLATION_RETRAIN_EPOCHS = 10
 
 
 def circuit_of(denoiser: nn.Module) -> nn.Module | None:

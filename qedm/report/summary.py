@@ -12,11 +12,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from qedm.report.ablation import ABLATION_COLUMNS
+
 # Everything in a results row that is not a metric of the synthetic data.
 INFO_COLUMNS = ("model", "seed", "status", "error", "n_train", "n_holdout", "n_real", "n_synthetic", "fit_seconds",
                 "sample_seconds", "epochs", "params_classical", "params_quantum", "params_total",
                 "matched_hidden", "qubits", "circuit_depth", "circuit_evals_per_step",
-                "circuit_evals_per_step_parameter_shift", "shots_per_step")
+                "circuit_evals_per_step_parameter_shift", "shots_per_step") + ABLATION_COLUMNS
 EFFICIENCY_COLUMNS = ("params_classical", "params_quantum", "params_total", "qubits", "circuit_depth",
                       "circuit_evals_per_step", "circuit_evals_per_step_parameter_shift",
                       "shots_per_step", "fit_seconds", "sample_seconds")
@@ -151,7 +153,8 @@ SIMULATOR_NOTE = ("All quantum circuits ran on a classical statevector simulator
                   "on this data with these seeds (tie: means within the stds added in quadrature).")
 
 
-def summary_markdown(summary: pd.DataFrame, comparisons: list[str], config: dict[str, Any]) -> str:
+def summary_markdown(summary: pd.DataFrame, comparisons: list[str], config: dict[str, Any],
+                     sections: Sequence[str] = ()) -> str:
     """summary.md: metrics and efficiency per model (mean ± std over seeds), comparisons, simulator note."""
     judged = [c[: -len("_mean")] for c in summary.columns if c.endswith("_mean")]
     efficiency = [c for c in EFFICIENCY_COLUMNS if c in judged]
@@ -173,7 +176,7 @@ def summary_markdown(summary: pd.DataFrame, comparisons: list[str], config: dict
         lines += ["", "## Failures", ""] + [f"- {r['model']}: {r['errors']}" for _, r in failed.iterrows()]
     lines += ["", "## Hybrid vs baselines (as measured)", ""]
     lines += [f"- {s}" for s in comparisons]
-    lines += ["", SIMULATOR_NOTE, ""]
+    lines += ["", *sections, SIMULATOR_NOTE, ""]
     return "\n".join(lines)
 
 

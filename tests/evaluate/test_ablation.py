@@ -9,7 +9,13 @@ from scipy import stats
 from qedm.diffusion.schedules import make_schedule
 from qedm.errors import ConfigError
 from qedm.evaluate.ablation import (
-    ablate_denoiser, ablate_fitted, circuit_verdict, heldout_loss, mean_ablated, randomise_circuit, t_interval,
+    ablate_denoiser,
+    ablate_fitted,
+    circuit_verdict,
+    heldout_loss,
+    mean_ablated,
+    randomise_circuit,
+    t_interval,
 )
 from qedm.models import ClassicalDenoiser, HybridDenoiser
 from qedm.training import train_denoiser
