@@ -19,6 +19,7 @@ import pandas as pd
 from qedm.atomic import atomic_write, atomic_write_csv, atomic_write_text
 from qedm.config import QEDMConfig
 from qedm.errors import ConfigError, DataError, QEDMError
+from qedm.gradient_health import gradient_warning
 from qedm.synthesizer import QEDM
 
 RUN_FILES = ("config.json", "metrics.jsonl", "checkpoint.pt", "samples.csv", "samples.npy")
@@ -97,7 +98,8 @@ def fit_run(
         atomic_write_csv(samples, run_dir / "samples.csv")
     return {"fit_seconds": model.fit_seconds, "parameters": model.parameter_counts(),
             "epochs": len(model.history), "latent": config.resolved_latent,
-            "reconstruction_error": model.reconstruction_error()}
+            "reconstruction_error": model.reconstruction_error(),
+            "gradient_warning": gradient_warning(model.history)}
 
 
 def _check_same_config(run_dir: Path, config: QEDMConfig) -> None:

@@ -96,8 +96,11 @@ class QEDMModel:
             rows, labels = encode_rows(self.model, holdout)
             return {"heldout_loss": heldout_loss(self.model.denoiser, rows, self.model.schedule, labels=labels,
                                                  seed=seed)}
-        return ablate_fitted(self.model, train, holdout, seed=seed, fitted_quality=fitted_quality,
-                             retrain_epochs=min(ABLATION_RETRAIN_EPOCHS, self.model.config.epochs)).columns()
+        from qedm.gradient_health import gradient_flags
+
+        result = ablate_fitted(self.model, train, holdout, seed=seed, fitted_quality=fitted_quality,
+                               retrain_epochs=min(ABLATION_RETRAIN_EPOCHS, self.model.config.epochs))
+        return {**result.columns(), **gradient_flags(self.history)}
 
     @property
     def history(self) -> list[dict]:

@@ -16,7 +16,7 @@ from qedm.evaluate.ablation import circuit_verdict, t_interval
 
 ABLATION_COLUMNS = ("heldout_loss", "ablation_mean_loss_delta", "ablation_random_loss_delta",
                     "ablation_mean_quality_delta", "ablation_random_quality_delta", "circuit_output_std",
-                    "grad_circuit_rms", "grad_circuit_input_rms", "grad_classical_rms", "grad_circuit_ratio",
+                    "grad_circuit_norm", "grad_circuit_input_norm", "grad_classical_norm", "grad_circuit_ratio",
                     "grad_flag")
 SHOWN = {
     "heldout_loss": "held-out loss",
