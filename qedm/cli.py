@@ -241,6 +241,10 @@ def demo(
         result = run_demo(out, epochs=epochs, seed=seed, on_update=on_update)
     console.print(result.table())
     console.print(result.verdict())
+    if result.rows.get("hybrid", {}).get("grad_flag"):
+        err_console.print("[bold yellow]warning:[/] the hybrid's circuit gradient was zero or many orders below the "
+                          "classical parameters' in the last epoch (grad_circuit_ratio in summary.json)",
+                          highlight=False)
     console.print(f"everything is under {out}/ (summary.json, summary.md, samples, models)")
 
 
