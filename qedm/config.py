@@ -22,7 +22,7 @@ ENCODINGS = ("angle", "reupload", "amplitude", "iqp")
 ENTANGLERS = ("ring", "all")
 OBSERVABLES = ("z", "zz", "both")
 DIFF_METHODS = ("backprop", "parameter-shift", "spsa")
-HYBRID_DESIGNS = ("residual", "bottleneck", "gated", "film")
+HYBRID_DESIGNS = ("residual", "bottleneck", "gated", "film", "skip")
 
 
 @dataclass

@@ -18,7 +18,7 @@ ENTANGLERS = ("ring", "all")
 OBSERVABLES = ("z", "zz", "both")
 DIFF_METHODS = ("backprop", "parameter-shift", "spsa")
 # How the circuit's read-out c = Linear(q) [B, hidden] joins the trunk's h (see HybridDenoiser).
-DESIGNS = ("residual", "bottleneck", "gated", "film")
+DESIGNS = ("residual", "bottleneck", "gated", "film", "skip")
 
 
 def check_circuit_choices(n_qubits: int, encoding: str, entangler: str, observables: str,
@@ -45,7 +45,9 @@ class HybridDenoiser(nn.Module):
                    ignore the circuit (see qedm.evaluate.ablation);
       "bottleneck" z = c: no bypass, everything the read-out sees passes through the circuit;
       "gated"      z = (1 - g) * h + g * c, g = sigmoid(a) per channel (a starts at 0);
-      "film"       z = h * (1 + Linear'(q)) + c: the circuit modulates the trunk multiplicatively.
+      "film"       z = h * (1 + Linear'(q)) + c: the circuit modulates the trunk multiplicatively;
+      "skip"       z = c + Linear''(x_t): only a linear read of the noisy input bypasses the circuit,
+                   every non-linear feature of (x_t, t) reaches the read-out through it.
     """
 
     name = "hybrid"
@@ -87,6 +89,7 @@ class HybridDenoiser(nn.Module):
             self.out = nn.Sequential(nn.SiLU(), nn.Linear(hidden, data_dim))
             self.gate = nn.Parameter(torch.zeros(hidden)) if design == "gated" else None
             self.modulation = nn.Linear(self.vqc.n_outputs, hidden) if design == "film" else None
+            self.skip = nn.Linear(data_dim, hidden) if design == "skip" else None
 
     def circuit_inputs(self, h: torch.Tensor) -> torch.Tensor:
         """What the VQC reads: angles in (-pi, pi), or raw amplitudes: [B, n_inputs]."""
@@ -104,6 +107,8 @@ class HybridDenoiser(nn.Module):
             z = (1 - g) * h + g * c
         elif self.design == "film":
             z = h * (1 + self.modulation(q)) + c
+        elif self.design == "skip":
+            z = c + self.skip(x_t)
         else:
             z = h + c
         return self.out(z)

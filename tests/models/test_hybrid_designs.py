@@ -38,6 +38,9 @@ def test_each_design_computes_its_formula():
     film = build("film")
     film.load_state_dict(base.state_dict(), strict=False)
     assert torch.allclose(film(x, t), base.out(h * (1 + film.modulation(q)) + c), atol=1e-6)
+    skip = build("skip")
+    skip.load_state_dict(base.state_dict(), strict=False)
+    assert torch.allclose(skip(x, t), base.out(c + skip.skip(x)), atol=1e-6)
 
 
 def test_parameter_counts_per_design():
@@ -46,6 +49,7 @@ def test_parameter_counts_per_design():
     assert counts["bottleneck"] == counts["residual"]
     assert counts["gated"] == counts["residual"] + 8
     assert counts["film"] == counts["residual"] + n_out * 8 + 8
+    assert counts["skip"] == counts["residual"] + 3 * 8 + 8
 
 
 def test_bad_design_names_the_argument():
