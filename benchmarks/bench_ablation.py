@@ -151,7 +151,7 @@ def summary(records: list[dict]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="breast_cancer,digits")
-    parser.add_argument("--designs", default="residual,bottleneck,gated,film")
+    parser.add_argument("--designs", default="residual,bottleneck,gated,film,skip")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=100, help="breast_cancer epochs (digits: a fifth)")
     parser.add_argument("--retrain-epochs", type=int, default=10)
