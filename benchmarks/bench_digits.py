@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from qedm.data.images import ImageTransformer  # noqa: E402
 from qedm.diffusion.samplers import ddim_sample  # noqa: E402
 from qedm.diffusion.schedules import make_schedule  # noqa: E402
+from qedm.evaluate.ablation import ablate_denoiser, circuit_of, t_interval  # noqa: E402
 from qedm.evaluate.images import load_digits_split, real_fid_floor, score_images  # noqa: E402
 from qedm.models.classical import ClassicalDenoiser  # noqa: E402
 from qedm.models.hybrid import HybridDenoiser  # noqa: E402
@@ -163,7 +164,19 @@ def run_qedm_model(family: str, size: str, seed: int, data: torch.Tensor, tf: Im
         show = images[:40] if wanted is None else images.reshape(10, -1, 8, 8)[:, :4].transpose(1, 0, 2, 3).reshape(-1, 8, 8)
         save_image_grid(show, out / f"{name}_{size}.png", ncols=10, title=f"{name} {size}")
     scores = score_images(images, labels=None if wanted is None else wanted.numpy())
-    return {"model": name, "size": size, "seed": seed, "params": model.parameter_counts(),
+    ablation = {}
+    if circuit_of(model) is not None and labels is None:  # does the circuit matter? (qedm.evaluate.ablation)
+        def fid(m) -> float:
+            x_m = ddim_sample(m, schedule, (N_SAMPLES, 64), noise=1000 + seed, steps=SAMPLE_STEPS)
+            return score_images(tf.inverse_transform(x_m.numpy())).fid
+
+        def retrain(m) -> None:
+            train_denoiser(m, data, schedule, epochs=max(1, epochs // 5), batch_size=128, lr=lr, seed=seed)
+
+        test = torch.as_tensor(tf.transform(load_digits_split()[2]), dtype=torch.float32)
+        ablation = ablate_denoiser(model, test, schedule, retrain=retrain, quality=fid, fitted_quality=scores.fid,
+                                   seed=seed).columns()
+    return {**ablation,"model": name, "size": size, "seed": seed, "params": model.parameter_counts(),
             "epochs": epochs, "lr": lr, "final_loss": state.history[-1]["loss"], "train_s": round(train_s, 1),
             **scores.summary()}
 
@@ -203,6 +216,25 @@ def summarise(rows: list[dict]) -> list[str]:
                      f"{ms('precision', '{:.3f}')} | {ms('recall', '{:.3f}')} | "
                      f"{'-' if group[0]['class_accuracy'] is None else ms('class_accuracy', '{:.3f}')} | "
                      f"{statistics.mean(r['train_s'] for r in group):.0f} |")
+    return lines + ablation_lines(rows)
+
+
+def ablation_lines(rows: list[dict]) -> list[str]:
+    """Ablations of the models with a circuit: mean [95% t-interval] over seeds (FID: > 0 is worse)."""
+    keys = sorted({(r["size"], r["model"]) for r in rows if "ablation_mean_loss_delta" in r})
+    if not keys:
+        return []
+    columns = ("heldout_loss", "ablation_mean_loss_delta", "ablation_random_loss_delta",
+               "ablation_mean_quality_delta", "ablation_random_quality_delta")
+    lines = ["", "| size | model | seeds | held-out loss | Δ loss mean-abl. | Δ loss random circ. | ΔFID mean-abl. "
+             "| ΔFID random circ. |", "|---|---|---|---|---|---|---|---|"]
+    for size, model in keys:
+        group = [r for r in rows if r["size"] == size and r["model"] == model]
+        cells = []
+        for column in columns:
+            mean, low, high = t_interval([r[column] for r in group])
+            cells.append(f"{mean:+.4g}" + (f" [{low:+.3g}, {high:+.3g}]" if low == low else ""))
+        lines.append(f"| {size} | {model} | {len(group)} | " + " | ".join(cells) + " |")
     return lines
 
 

@@ -25,6 +25,7 @@ from qedm.atomic import atomic_write_csv, atomic_write_text
 from qedm.baselines.protocol import MODEL_NAMES, QEDM_MODELS, make_model
 from qedm.errors import ConfigError, DataError
 from qedm.executors import Cell, make_executor
+from qedm.report.ablation import ablation_markdown
 from qedm.report.summary import (INFO_COLUMNS, compare_to_hybrid, comparison_sentences, summarise,
                                  summary_markdown)
 
@@ -115,7 +116,7 @@ def run_benchmark(
     comparisons = comparison_sentences(comparison, summary)
     atomic_write_csv(summary, out_dir / SUMMARY_CSV)
     atomic_write_csv(comparison, out_dir / COMPARISON_CSV)
-    atomic_write_text(out_dir / SUMMARY_MD, summary_markdown(summary, comparisons, config))
+    atomic_write_text(out_dir / SUMMARY_MD, summary_markdown(summary, comparisons, config, ablation_markdown(current)))
     real_train = split_table(table, target, test_size, seeds[0])[0]
     from qedm.report.html import write_report
 
@@ -232,6 +233,8 @@ def _run_cell(name, seed, train, holdout, target, out_dir, factory, evaluate_fn,
         row.update(_efficiency(model))
         metrics = evaluate_fn(holdout, synthetic, train=train, target=target, seed=seed)
         row.update({k: (np.nan if v is None else float(v)) for k, v in metrics.items() if k not in INFO_COLUMNS})
+        if hasattr(model, "ablations"):  # QEDM denoisers: does the circuit matter (qedm.evaluate.ablation)?
+            row.update(model.ablations(train, holdout, seed=seed, fitted_quality=row.get("fidelity_overall")))
         row["status"] = "ok"
     except Exception as exc:  # noqa: BLE001 - a failing model must not stop the benchmark
         row["error"] = f"{type(exc).__name__}: {exc}"[:500]

@@ -26,6 +26,8 @@ OBSERVABLES = ("z", "zz", "both")
 DIFF_METHODS = ("backprop", "parameter-shift", "spsa")  # the values of a circuit's `gradient`
 BACKENDS = ("statevector", "density", "reference")  # qedm.quantum.backends, chosen by name
 INITS = ("small", "identity", "uniform")
+# How the hybrid's circuit read-out c = Linear(q) [B, hidden] joins its trunk (qedm.models.hybrid).
+HYBRID_DESIGNS = ("residual", "bottleneck", "gated", "film", "skip")
 EXECUTIONS = ("auto", "fused", "layers", "gates")  # statevector kernel choice; "gates": the reference backend
 # The quantum_dense denoiser's own circuit (qedm.models.quantum_dense).
 DENSE_ENTANGLERS = ("cnot", "crx")

@@ -91,6 +91,8 @@ def fit(
         summary = _fit_maybe_distributed(fit_run, training, cfg, out, on_epoch=on_epoch, fresh=fresh)
     console.print(f"done in {summary['fit_seconds']:.1f} s of training; parameters "
                   f"{summary['parameters']}; model and samples in {out}")
+    if summary.get("gradient_warning"):
+        err_console.print(f"[bold yellow]warning:[/] {summary['gradient_warning']}", highlight=False)
     if summary["reconstruction_error"] is not None:
         console.print(f"latent {summary['latent']}: reconstruction MSE {summary['reconstruction_error']:.4f} "
                       "(on the transformed training rows)")
@@ -149,7 +151,7 @@ def benchmark(
     dataset: Optional[str] = typer.Option(None, help="a bundled dataset instead of DATA (see `qedm datasets`)"),
     models: str = typer.Option("hybrid,classical,gaussian_copula,ctgan,tvae",
                                help="comma-separated: hybrid, quantum, classical, gaussian_copula, ctgan, tvae"),
-    seeds: str = typer.Option("3", help="a count (3 -> seeds 0,1,2) or a comma-separated list (0,5,7)"),
+    seeds: str = typer.Option("5", help="a count (5 -> seeds 0..4) or a comma-separated list (0,5,7)"),
     out: Path = typer.Option(Path("runs/benchmark"), "--out", "-o",
                              help="output directory (finished cells are reused unless --fresh)"),
     target: Optional[str] = typer.Option(None, help="target column for utility and the stratified split "
@@ -167,6 +169,8 @@ def benchmark(
     address: Optional[str] = typer.Option(None, help="Ray cluster address (default: a local Ray instance)"),
 ) -> None:
     """Benchmark QEDM denoisers against classical baselines on the same splits; write an HTML report."""
+    import pandas as pd
+
     from qedm.benchmark import run_benchmark
     from qedm.report.summary import format_mean_std
     from qedm.errors import ConfigError
@@ -202,6 +206,11 @@ def benchmark(
     for sentence in result.comparisons:
         console.print(f"- {sentence}", highlight=False, markup=False)
     console.print("quantum circuits ran on a classical simulator; see summary.md for every metric")
+    flagged = result.results[result.results.get("grad_flag", pd.Series(0.0, index=result.results.index)) > 0]
+    for row in flagged.itertuples():
+        err_console.print(f"[bold yellow]warning:[/] {row.model} seed {row.seed}: the circuit's gradient is zero or "
+                          f"many orders below the classical one (ratio {row.grad_circuit_ratio:.3g}); "
+                          "see the ablations in summary.md", highlight=False)
     failed = result.results[result.results["status"] != "ok"]
     for row in failed.itertuples():
         err_console.print(f"[yellow]failed[/]: {row.model} seed {row.seed}: {row.error}", highlight=False)
@@ -261,6 +270,10 @@ def demo(
         result = run_demo(out, epochs=epochs, seed=seed, on_update=on_update)
     console.print(result.table())
     console.print(result.verdict())
+    if result.rows.get("hybrid", {}).get("grad_flag"):
+        err_console.print("[bold yellow]warning:[/] the hybrid's circuit gradient was zero or many orders below the "
+                          "classical parameters' in the last epoch (grad_circuit_ratio in summary.json)",
+                          highlight=False)
     console.print(f"everything is under {out}/ (summary.json, summary.md, samples, models)")
 
 

@@ -31,6 +31,7 @@ class DemoResult:
 
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)
     trtr_accuracy: float = float("nan")
+    circuit_sentence: str = ""  # qedm.evaluate.ablation.circuit_verdict of the hybrid (one seed)
 
     def table(self):
         from rich.table import Table
@@ -53,7 +54,8 @@ class DemoResult:
         return (
             f"Fidelity: hybrid {hybrid['fidelity']:.3f} vs classical {classical['fidelity']:.3f} "
             f"({gap:+.3f}). Downstream accuracy trained on hybrid samples is {utility_gap:+.3f} from "
-            "training on real rows. One split and one seed: run `qedm benchmark` for mean ± std over "
+            "training on real rows. " + (self.circuit_sentence + " " if self.circuit_sentence else "")
+            + "One split and one seed: run `qedm benchmark` for mean ± std over "
             "seeds. The circuit ran on qedm's classical statevector simulator; this is no claim of a "
             "quantum advantage."
         )
@@ -82,7 +84,26 @@ _FIGURES = (
     ("  column shapes", "column_shapes", _num(".3f")),
     ("  column pair trends", "column_pair_trends", _num(".3f")),
     ("accuracy, trained on synthetic", "tstr_accuracy", _num(".3f")),
+    ("held-out denoising loss", "heldout_loss", _num(".4f")),
+    ("  Δ, circuit mean-ablated", "ablation_mean_loss_delta", _num("+.4f")),
+    ("  Δ, frozen random circuit", "ablation_random_loss_delta", _num("+.4f")),
+    ("Δ fidelity, circuit mean-ablated", "ablation_mean_quality_delta", _num("+.4f")),
+    ("Δ fidelity, frozen random circuit", "ablation_random_quality_delta", _num("+.4f")),
 )
+
+
+def _ablations(model, train, holdout, seed, fidelity, update, name, epochs) -> dict[str, Any]:
+    """Held-out loss; for the hybrid also its ablations (qedm.evaluate.ablation) and gradient health."""
+    from qedm.evaluate.ablation import ABLATION_RETRAIN_EPOCHS, ablate_fitted, circuit_of, encode_rows, heldout_loss
+    from qedm.gradient_health import gradient_flags
+
+    if circuit_of(model.denoiser) is None:
+        rows, labels = encode_rows(model, holdout)
+        return {"heldout_loss": heldout_loss(model.denoiser, rows, model.schedule, labels=labels, seed=seed)}
+    update(name, "ablations", epochs, epochs)
+    result = ablate_fitted(model, train, holdout, seed=seed, retrain_epochs=ABLATION_RETRAIN_EPOCHS,
+                           fitted_quality=fidelity)
+    return {**result.columns(), **gradient_flags(model.history)}
 
 
 def demo_configs(train, epochs: int, seed: int) -> dict[str, QEDMConfig]:
@@ -142,10 +163,18 @@ def run_demo(out: str | Path, *, epochs: int | None = None, seed: int = 0,
             "column_shapes": scores["column_shapes"],
             "column_pair_trends": scores["column_pair_trends"],
             "tstr_accuracy": scores["tstr_accuracy"],
+            **_ablations(model, train, holdout, seed, scores["fidelity_overall"], update, name, config.epochs),
         }
         result.trtr_accuracy = scores["trtr_accuracy"]
         update(name, "done", config.epochs, config.epochs)
 
+    hybrid, classical = result.rows.get("hybrid"), result.rows.get("classical")
+    if hybrid and "ablation_mean_loss_delta" in hybrid:
+        from qedm.evaluate.ablation import circuit_verdict
+
+        result.circuit_sentence = circuit_verdict(
+            [hybrid["ablation_mean_loss_delta"]], [hybrid["ablation_random_loss_delta"]], [hybrid["heldout_loss"]],
+            [classical["heldout_loss"]] if classical else ())
     summary = {"dataset": DEMO_DATASET, "seed": seed, "train_rows": len(train),
                "holdout_rows": len(holdout), "trtr_accuracy": result.trtr_accuracy,
                "models": result.rows, "configs": {k: c.to_dict() for k, c in configs.items()}}

@@ -21,6 +21,7 @@ from qedm.conditions import Condition, RejectionStats, parse_condition
 from qedm.config import QEDMConfig, read_config_file
 from qedm.distributed import is_main_process
 from qedm.errors import ConfigError, DataError, QEDMError
+from qedm.gradient_health import gradient_warning
 from qedm.synthesizer import QEDM
 
 RUN_FILES = ("config.json", "metrics.jsonl", "checkpoint.pt", "samples.csv", "samples.npy")
@@ -98,7 +99,8 @@ def fit_run(
         raise
     summary = {"fit_seconds": model.fit_seconds, "parameters": model.parameter_counts(),
                "epochs": len(model.history), "latent": config.resolved_latent,
-               "reconstruction_error": model.reconstruction_error()}
+               "reconstruction_error": model.reconstruction_error(),
+               "gradient_warning": gradient_warning(model.history)}
     if not is_main_process():  # data-parallel training: rank 0 writes the model and samples
         return summary
     model.save(run_dir / "model")

@@ -21,6 +21,7 @@ from qedm.atomic import atomic_torch_save
 from qedm.diffusion.noise import PRNGNoise, make_noise_source
 from qedm.diffusion.process import diffusion_loss
 from qedm.distributed import is_main_process, shard_if_distributed
+from qedm.gradient_health import GradientMonitor
 
 EpochCallback = Callable[[dict], None]
 
@@ -110,6 +111,7 @@ def train_denoiser(
 
     n_rows = data.shape[0]
     batch_size = min(batch_size, n_rows)
+    monitor = GradientMonitor.attach(model)  # circuit gradient norms per epoch (None without a circuit)
     model.train()
     for epoch in range(state.epoch + 1, epochs + 1):
         started = time.perf_counter()
@@ -121,12 +123,16 @@ def train_denoiser(
             loss = diffusion_loss(model, data[index], schedule, generator=source, y=y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if monitor is not None:
+                monitor.after_backward()
             optimizer.step()
             total += loss.item() * len(index)
             count += len(index)
         seconds = time.perf_counter() - started
         state.seconds += seconds
         record = {"epoch": epoch, "loss": total / count, "seconds": round(seconds, 4)}
+        if monitor is not None:
+            record.update(monitor.epoch_record())
         state.history.append(record)
         state.epoch = epoch
         if metrics_path is not None:
@@ -136,6 +142,8 @@ def train_denoiser(
             on_epoch(record)
         if checkpoint_path is not None and (epoch % checkpoint_every == 0 or epoch == epochs):
             _save_checkpoint(checkpoint_path, model, optimizer, generator, state)
+    if monitor is not None:
+        monitor.close()
     model.eval()
     return state
 

@@ -163,14 +163,30 @@ def test_comparisons_are_win_tie_loss_as_measured():
     ])
     table = compare_to_hybrid(summary).set_index(["metric", "baseline"])["verdict"].to_dict()
     # "odd" has no known direction: shown in the tables, never judged.
-    assert table == {("c2st_auc", "gaussian_copula"): "loss",  # 0.70 vs 0.60, lower is better, |0.1| > 0.014
-                     ("column_shapes", "gaussian_copula"): "tie",  # |0.02| <= hypot(0.05, 0.05)
-                     ("c2st_auc", "tvae"): "win",  # 0.70 vs 0.90, |0.2| > hypot(0.01, 0.05)
+    assert table == {("c2st_auc", "gaussian_copula"): "loss",  # 0.70 vs 0.60, lower is better, Welch p < 0.05
+                     ("column_shapes", "gaussian_copula"): "tie",  # 0.80 vs 0.82 +- 0.05: p >= 0.05
+                     ("c2st_auc", "tvae"): "win",  # 0.70 vs 0.90
                      ("column_shapes", "tvae"): "win"}  # 0.80 vs 0.50
+    # Welch's test from the summary statistics equals scipy's on samples with those means and stds.
+    from scipy import stats
+
+    def sample(mean, std):
+        z = np.array([-1.0, 0.0, 1.0])  # mean 0, std (ddof=1) 1
+        return mean + std * z
+
+    frame = compare_to_hybrid(summary).set_index(["metric", "baseline"])
+    for (metric, baseline), row in frame.iterrows():
+        ref = stats.ttest_ind(sample(row.hybrid_mean, row.hybrid_std), sample(row.baseline_mean, row.baseline_std),
+                              equal_var=False)
+        assert row.p_value == pytest.approx(ref.pvalue, rel=1e-9)
+        ci = ref.confidence_interval(0.95)
+        assert (row.diff_low, row.diff_high) == pytest.approx((ci.low, ci.high), rel=1e-9)
+        assert (row.p_value < 0.05) == (row.verdict != "tie")
     sentences = comparison_sentences(compare_to_hybrid(summary), summary)
-    assert sentences[0] == ("c2st_auc (lower is better): hybrid 0.7 ± 0.01; loss vs gaussian_copula "
-                            "(0.6 ± 0.01), win vs tvae (0.9 ± 0.05).")
-    assert "Hybrid vs gaussian_copula: 0 wins, 1 ties, 1 losses over 2 metrics, as measured (3 vs 3 seeds)." in sentences
+    assert sentences[0].startswith("c2st_auc (lower is better): hybrid 0.7 ± 0.01 [95% CI 0.6752, 0.7248]; "
+                                   "loss vs gaussian_copula (0.6 ± 0.01; diff 95% CI [+0.0773, +0.123], Welch p=")
+    assert ("Hybrid vs gaussian_copula: 0 wins, 1 ties, 1 losses over 2 metrics, as measured (3 vs 3 seeds; "
+            "Welch's t-test (two-sided, alpha 0.05))." in sentences)
     assert "Hybrid vs ctgan: ctgan failed on every seed, not compared." in sentences
     assert metric_direction("c2st_auc_std") == 0 and metric_direction("fidelity_overall") == 1
     assert metric_direction("tstr_mae") == -1 and metric_direction("tstr_f1_macro") == 1
@@ -260,3 +276,9 @@ def test_hybrid_cell_records_circuit_costs(tmp_path, one_torch_thread):
     # Parameter-shift: per row, one plain run plus two shifted runs per weight angle.
     assert row["circuit_evals_per_step"] == 32 * (2 * weights + 1)
     assert row["shots_per_step"] == 32 * (2 * weights + 1) * 50
+    # Ablations: every circuit model gets them, and both summary.md and the report carry the verdict.
+    for column in ("heldout_loss", "ablation_mean_loss_delta", "ablation_random_loss_delta"):
+        assert np.isfinite(row[column]), column
+    text = (tmp_path / "summary.md").read_text()
+    assert "## Does the circuit matter? (ablations)" in text and "measurably" in text
+    assert "id='ablation-table'" in (tmp_path / "report.html").read_text()

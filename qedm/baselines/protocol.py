@@ -88,6 +88,21 @@ class QEDMModel:
             report["diff_method"] = config.diff_method
         return report
 
+    def ablations(self, train: pd.DataFrame, holdout: pd.DataFrame, seed: int = 0,
+                  fitted_quality: float | None = None) -> dict[str, float]:
+        """Held-out denoising loss, and for a model with a circuit its ablations and gradient health."""
+        from qedm.evaluate.ablation import ABLATION_RETRAIN_EPOCHS, ablate_fitted, circuit_of, encode_rows, heldout_loss
+
+        if circuit_of(self.model.denoiser) is None:
+            rows, labels = encode_rows(self.model, holdout)
+            return {"heldout_loss": heldout_loss(self.model.denoiser, rows, self.model.schedule, labels=labels,
+                                                 seed=seed)}
+        from qedm.gradient_health import gradient_flags
+
+        result = ablate_fitted(self.model, train, holdout, seed=seed, fitted_quality=fitted_quality,
+                               retrain_epochs=min(ABLATION_RETRAIN_EPOCHS, self.model.config.epochs))
+        return {**result.columns(), **gradient_flags(self.history)}
+
     @property
     def history(self) -> list[dict]:
         return list(getattr(self.model, "history", []) or [])

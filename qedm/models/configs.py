@@ -19,6 +19,7 @@ from qedm.choices import (
     DIFF_METHODS,
     ENCODINGS,
     ENTANGLERS,
+    HYBRID_DESIGNS,
     INITS,
     OBSERVABLES,
     TIME_GATES,
@@ -85,6 +86,7 @@ class HybridConfig(CircuitConfig):
     n_blocks: int = 1
     time_dim: int = 32
     dropout: float = 0.0
+    design: str = "residual"  # how the circuit's read-out joins the trunk (choices.HYBRID_DESIGNS)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -92,6 +94,7 @@ class HybridConfig(CircuitConfig):
         positive_int("n_blocks", self.n_blocks, minimum=0)
         positive_int("time_dim", self.time_dim)
         in_range("dropout", self.dropout, 0.0, 1.0)
+        one_of("design", self.design, HYBRID_DESIGNS)
 
 
 @dataclass

@@ -8,7 +8,16 @@ from typing import Any
 import torch
 from torch import nn
 
-from qedm.choices import ANGLE_ENCODINGS, BACKENDS, DIFF_METHODS, ENCODINGS, ENTANGLERS, OBSERVABLES, qubit_count
+from qedm.choices import (
+    ANGLE_ENCODINGS,
+    BACKENDS,
+    DIFF_METHODS,
+    ENCODINGS,
+    ENTANGLERS,
+    HYBRID_DESIGNS,
+    OBSERVABLES,
+    qubit_count,
+)
 from qedm.errors import ConfigError
 from qedm.models.classical import ResidualBlock, seeded_init
 from qedm.models.configs import HybridConfig
@@ -35,10 +44,16 @@ class HybridDenoiser(nn.Module):
     circuit inputs: pi * tanh(Linear(h)) for angle-type encodings       [B, n_inputs]
             (amplitude: Linear(h), which the VQC normalises)
     VQC:    q = <observables>                                           [B, n_outputs]
-    out:    Linear(SiLU(h + Linear(q)))                                 [B, data_dim]
-    The trunk's h skips around the VQC: the model always contains a small MLP (stem, blocks,
-    read-out) and the circuit adds to it instead of gating it, so a poorly trainable circuit
-    cannot make training start worse than that MLP.
+    c = Linear(q)                                                       [B, hidden]
+    out:    Linear(SiLU(z)) with z by `design`                          [B, data_dim]
+      "residual"   z = h + c: the trunk's h skips around the VQC, so a poorly trainable circuit
+                   cannot make training start worse than the MLP -- and the model may learn to
+                   ignore the circuit (see qedm.evaluate.ablation);
+      "bottleneck" z = c: no bypass, everything the read-out sees passes through the circuit;
+      "gated"      z = (1 - g) * h + g * c, g = sigmoid(a) per channel (a starts at 0);
+      "film"       z = h * (1 + Linear'(q)) + c: the circuit modulates the trunk multiplicatively;
+      "skip"       z = c + Linear''(x_t): only a linear read of the noisy input bypasses the circuit,
+                   every non-linear feature of (x_t, t) reaches the read-out through it.
     """
 
     name = "hybrid"
@@ -49,8 +64,8 @@ class HybridDenoiser(nn.Module):
                  hidden: int = _D.hidden, n_blocks: int = _D.n_blocks, time_dim: int = _D.time_dim,
                  encoding: str = _D.encoding, entangler: str = _D.entangler, observables: str = _D.observables,
                  gradient: str = _D.gradient, shots: int | None = _D.shots, backend: str = _D.backend,
-                 init: str = _D.init, dropout: float = _D.dropout, n_classes: int | None = None,
-                 seed: int | None = None) -> None:
+                 init: str = _D.init, dropout: float = _D.dropout, design: str = _D.design,
+                 n_classes: int | None = None, seed: int | None = None) -> None:
         super().__init__()
         from qedm.quantum.circuits import VQC  # lazy: classical-only users skip the quantum stack
 
@@ -63,14 +78,15 @@ class HybridDenoiser(nn.Module):
         if not 0.0 <= dropout < 1.0:
             raise ConfigError(f"dropout must lie in [0, 1), got {dropout!r}")
         check_circuit_choices(n_qubits, encoding, entangler, observables, gradient, backend)
+        check_choice("design", design, HYBRID_DESIGNS)
+        self.design = design
         self.data_dim, self.hidden, self.n_blocks, self.time_dim = data_dim, hidden, n_blocks, time_dim
         self.encoding = encoding
         self.config: dict[str, Any] = {
             "data_dim": data_dim, "n_qubits": n_qubits, "n_layers": n_layers, "hidden": hidden,
             "n_blocks": n_blocks, "time_dim": time_dim, "encoding": encoding, "entangler": entangler,
             "observables": observables, "gradient": gradient, "shots": shots, "backend": backend,
-            "init": init,
-            "dropout": dropout, "n_classes": n_classes, "seed": seed,
+            "init": init, "dropout": dropout, "design": design, "n_classes": n_classes, "seed": seed,
         }
         with seeded_init(seed):
             self.stem = ConditionedInput(data_dim, hidden, time_dim, n_classes)
@@ -80,6 +96,9 @@ class HybridDenoiser(nn.Module):
             self.to_circuit = nn.Linear(hidden, self.vqc.n_inputs)
             self.from_circuit = nn.Linear(self.vqc.n_outputs, hidden)
             self.out = nn.Sequential(nn.SiLU(), nn.Linear(hidden, data_dim))
+            self.gate = nn.Parameter(torch.zeros(hidden)) if design == "gated" else None
+            self.modulation = nn.Linear(self.vqc.n_outputs, hidden) if design == "film" else None
+            self.skip = nn.Linear(data_dim, hidden) if design == "skip" else None
 
     def circuit_inputs(self, h: torch.Tensor) -> torch.Tensor:
         """What the VQC reads: angles in (-pi, pi), or raw amplitudes: [B, n_inputs]."""
@@ -89,7 +108,19 @@ class HybridDenoiser(nn.Module):
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         h = self.blocks(self.stem(x_t, t, y))
         q = self.vqc(self.circuit_inputs(h)).to(h.dtype)
-        return self.out(h + self.from_circuit(q))
+        c = self.from_circuit(q)
+        if self.design == "bottleneck":
+            z = c
+        elif self.design == "gated":
+            g = torch.sigmoid(self.gate)
+            z = (1 - g) * h + g * c
+        elif self.design == "film":
+            z = h * (1 + self.modulation(q)) + c
+        elif self.design == "skip":
+            z = c + self.skip(x_t)
+        else:
+            z = h + c
+        return self.out(z)
 
     def parameter_counts(self) -> dict[str, int]:
         """Trainable parameters: {"classical", "quantum" (the VQC's weights), "total"}."""

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from qedm.atomic import atomic_write_text
+from qedm.report.ablation import ablation_html
 from qedm.report.plots import correlation_heatmaps, loss_curves, marginal_histograms, png_data_uri
 
 CSS = """
@@ -75,8 +76,9 @@ def render_html(results: pd.DataFrame, summary: pd.DataFrame, comparison: pd.Dat
                             "efficiency-table", EFFICIENCY_HEADERS, format_efficiency),
              "<h2>Hybrid vs baselines, as measured</h2>",
              "<p>Each cell: hybrid's verdict against that model, with the model's mean ± std. "
-             "A tie means the means lie within the two stds added in quadrature.</p>",
-             _verdict_table(comparison), _list(comparisons)]
+             "Verdicts: Welch's t-test on the per-seed values (tie when p >= 0.05; with one seed any "
+             "difference counts); the sentences give the 95% CIs and p-values.</p>",
+             _verdict_table(comparison), _list(comparisons), ablation_html(results)]
     failed = results[results["status"] != "ok"]
     if len(failed):
         parts += ["<h2 class='failed'>Failed runs</h2>",

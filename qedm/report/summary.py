@@ -12,11 +12,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from qedm.report.ablation import ABLATION_COLUMNS
+
 # Everything in a results row that is not a metric of the synthetic data.
 INFO_COLUMNS = ("model", "seed", "status", "error", "n_train", "n_holdout", "n_real", "n_synthetic", "fit_seconds",
                 "sample_seconds", "epochs", "params_classical", "params_quantum", "params_total",
                 "matched_hidden", "qubits", "circuit_depth", "circuit_evals_per_step",
-                "circuit_evals_per_step_parameter_shift", "shots_per_step")
+                "circuit_evals_per_step_parameter_shift", "shots_per_step") + ABLATION_COLUMNS
 EFFICIENCY_COLUMNS = ("params_classical", "params_quantum", "params_total", "qubits", "circuit_depth",
                       "circuit_evals_per_step", "circuit_evals_per_step_parameter_shift",
                       "shots_per_step", "fit_seconds", "sample_seconds")
@@ -75,14 +77,47 @@ def metric_direction(name: str) -> int:
 PRIVACY_PREFIXES = ("dcr_", "mia_", "exact_copy", "privacy_flagged")
 
 
+ALPHA = 0.05
+TEST_NAME = "Welch's t-test (two-sided, alpha 0.05)"
+
+
+def welch(mean_a: float, std_a: float, n_a: int, mean_b: float, std_b: float, n_b: int) -> tuple[float, float, float]:
+    """(p-value, low, high): Welch's t-test of mean_a - mean_b and its 95% CI (Welch-Satterthwaite df).
+
+    NaN where it is undefined: fewer than 2 seeds on a side, or no spread on either side.
+    """
+    from scipy import stats
+
+    if min(n_a, n_b) < 2:
+        return float("nan"), float("nan"), float("nan")
+    va, vb = (0.0 if pd.isna(std_a) else std_a) ** 2 / n_a, (0.0 if pd.isna(std_b) else std_b) ** 2 / n_b
+    if va + vb == 0:
+        return float("nan"), float("nan"), float("nan")
+    df = (va + vb) ** 2 / (va**2 / (n_a - 1) + vb**2 / (n_b - 1))
+    t = (mean_a - mean_b) / np.sqrt(va + vb)
+    half = stats.t.ppf(1 - ALPHA / 2, df) * np.sqrt(va + vb)
+    return float(2 * stats.t.sf(abs(t), df)), mean_a - mean_b - half, mean_a - mean_b + half
+
+
+def t_halfwidth(std: float, n: int) -> float:
+    """Half-width of the 95% t-interval of a mean over n seeds (NaN for n < 2)."""
+    from scipy import stats
+
+    if n < 2 or pd.isna(std):
+        return float("nan")
+    return float(stats.t.ppf(1 - ALPHA / 2, n - 1) * std / np.sqrt(n))
+
+
 def compare_to_hybrid(summary: pd.DataFrame) -> pd.DataFrame:
     """Hybrid vs each other model on every judged headline metric: win / tie / loss as measured.
 
-    A tie is a difference of means within the two standard deviations added in quadrature
-    (with one seed the std is 0, so any difference counts: the sentences say so).
+    The verdict is Welch's t-test on the per-seed values (from their means, stds and counts):
+    a tie when p >= 0.05. Where the test is undefined (one seed on a side, or no spread at all)
+    any difference counts, and the sentences say so. diff_low/diff_high: the 95% CI of
+    hybrid minus baseline.
     """
     columns = ["metric", "baseline", "better", "hybrid_mean", "hybrid_std", "baseline_mean",
-               "baseline_std", "verdict", "n_hybrid", "n_baseline"]
+               "baseline_std", "verdict", "n_hybrid", "n_baseline", "p_value", "diff_low", "diff_high", "test"]
     models = set(summary["model"])
     if "hybrid" not in models:
         return pd.DataFrame(columns=columns)
@@ -96,8 +131,8 @@ def compare_to_hybrid(summary: pd.DataFrame) -> pd.DataFrame:
             o_mean, o_std = other[f"{metric}_mean"], other[f"{metric}_std"]
             if direction == 0 or pd.isna(h_mean) or pd.isna(o_mean):
                 continue
-            spread = float(np.hypot(0.0 if pd.isna(h_std) else h_std, 0.0 if pd.isna(o_std) else o_std))
-            if abs(h_mean - o_mean) <= spread:
+            p, low, high = welch(h_mean, h_std, int(hybrid["n_ok"]), o_mean, o_std, int(other["n_ok"]))
+            if h_mean == o_mean or (not np.isnan(p) and p >= ALPHA):
                 verdict = "tie"
             else:
                 verdict = "win" if (h_mean - o_mean) * direction > 0 else "loss"
@@ -106,7 +141,8 @@ def compare_to_hybrid(summary: pd.DataFrame) -> pd.DataFrame:
             records.append({"metric": metric, "baseline": other["model"], "better": better,
                             "hybrid_mean": h_mean, "hybrid_std": h_std, "baseline_mean": o_mean,
                             "baseline_std": o_std, "verdict": verdict, "n_hybrid": int(hybrid["n_ok"]),
-                            "n_baseline": int(other["n_ok"])})
+                            "n_baseline": int(other["n_ok"]), "p_value": p, "diff_low": low, "diff_high": high,
+                            "test": TEST_NAME})
     return pd.DataFrame(records, columns=columns)
 
 
@@ -121,10 +157,11 @@ def comparison_sentences(comparison: pd.DataFrame, summary: pd.DataFrame) -> lis
     sentences = []
     for metric, rows in comparison.groupby("metric", sort=False):
         first = rows.iloc[0]
-        parts = [f"{r.verdict} vs {r.baseline} ({format_mean_std(r.baseline_mean, r.baseline_std)})"
-                 for r in rows.itertuples()]
-        sentences.append(f"{metric} ({first.better}): hybrid {format_mean_std(first.hybrid_mean, first.hybrid_std)}; "
-                         + ", ".join(parts) + ".")
+        parts = [f"{r.verdict} vs {r.baseline} ({format_mean_std(r.baseline_mean, r.baseline_std)}"
+                 f"{_format_test(r)})" for r in rows.itertuples()]
+        hybrid_ci = _format_ci(first.hybrid_mean, t_halfwidth(first.hybrid_std, first.n_hybrid))
+        sentences.append(f"{metric} ({first.better}): hybrid {format_mean_std(first.hybrid_mean, first.hybrid_std)}"
+                         f"{hybrid_ci}; " + ", ".join(parts) + ".")
     for baseline in [m for m in models if m != "hybrid"]:
         if ok[baseline] == 0:
             sentences.append(f"Hybrid vs {baseline}: {baseline} failed on every seed, not compared.")
@@ -133,10 +170,22 @@ def comparison_sentences(comparison: pd.DataFrame, summary: pd.DataFrame) -> lis
         seeds = f"{ok['hybrid']} vs {ok[baseline]} seeds"
         if min(ok["hybrid"], ok[baseline]) < 2:
             seeds += "; one seed gives no spread, so every difference counts"
+        else:
+            seeds += f"; {TEST_NAME}"
         sentences.append(f"Hybrid vs {baseline}: {verdicts.get('win', 0)} wins, {verdicts.get('tie', 0)} ties, "
                          f"{verdicts.get('loss', 0)} losses over {int(verdicts.sum())} metrics, "
                          f"as measured ({seeds}).")
     return sentences
+
+
+def _format_ci(mean: float, half: float) -> str:
+    return "" if pd.isna(half) else f" [95% CI {mean - half:.4g}, {mean + half:.4g}]"
+
+
+def _format_test(row) -> str:
+    if pd.isna(row.p_value):
+        return ""
+    return f"; diff 95% CI [{row.diff_low:+.3g}, {row.diff_high:+.3g}], Welch p={row.p_value:.2g}"
 
 
 def format_mean_std(mean: float, std: float) -> str:
@@ -148,10 +197,12 @@ def format_mean_std(mean: float, std: float) -> str:
 
 SIMULATOR_NOTE = ("All quantum circuits ran on a classical statevector simulator, not on quantum hardware; "
                   "these numbers show no quantum advantage and claim none. Win/tie/loss is only as measured "
-                  "on this data with these seeds (tie: means within the stds added in quadrature).")
+                  "on this data with these seeds: Welch's t-test on the per-seed values, tie when p >= 0.05; "
+                  "intervals are 95% t-intervals.")
 
 
-def summary_markdown(summary: pd.DataFrame, comparisons: list[str], config: dict[str, Any]) -> str:
+def summary_markdown(summary: pd.DataFrame, comparisons: list[str], config: dict[str, Any],
+                     sections: Sequence[str] = ()) -> str:
     """summary.md: metrics and efficiency per model (mean ± std over seeds), comparisons, simulator note."""
     judged = [c[: -len("_mean")] for c in summary.columns if c.endswith("_mean")]
     efficiency = [c for c in EFFICIENCY_COLUMNS if c in judged]
@@ -173,7 +224,7 @@ def summary_markdown(summary: pd.DataFrame, comparisons: list[str], config: dict
         lines += ["", "## Failures", ""] + [f"- {r['model']}: {r['errors']}" for _, r in failed.iterrows()]
     lines += ["", "## Hybrid vs baselines (as measured)", ""]
     lines += [f"- {s}" for s in comparisons]
-    lines += ["", SIMULATOR_NOTE, ""]
+    lines += ["", *sections, SIMULATOR_NOTE, ""]
     return "\n".join(lines)
 
 

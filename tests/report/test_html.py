@@ -102,8 +102,11 @@ def test_report_tables_and_honest_wording(report):
     text = " ".join(parser.text)
     assert "classical statevector simulator" in text
     assert "0.705 ± 0.0071" in text  # hybrid c2st_auc over seeds 0.70, 0.71 (std ddof=1)
-    assert "loss vs gaussian_copula (0.6 ± 0)" in text  # 0.705 vs 0.6, lower is better: a measured loss
-    assert "fit_seconds (lower is better): hybrid 3.5 ± 0.71; loss vs gaussian_copula (0.1 ± 0)." in text
+    # 0.705 vs 0.6, lower is better: Welch's t = 21 on 1 df, p = 0.03: a measured loss
+    assert "loss vs gaussian_copula (0.6 ± 0; diff 95% CI [+0.0415, +0.169], Welch p=0.03)" in text
+    # 3.5 +- 0.71 vs 0.1 over 2 seeds: t = 6.8 on 1 df, p = 0.09, not significant at 0.05: a tie
+    assert ("fit_seconds (lower is better): hybrid 3.5 ± 0.71 [95% CI -2.853, 9.853]; tie vs gaussian_copula "
+            "(0.1 ± 0; diff 95% CI [-2.95, +9.75], Welch p=0.093).") in text
     assert all(m.group(1) == "no " for m in re.finditer(r"(\w+ )?quantum advantage", text))
     assert "ctgan seed 0: ValueError: <script>x</script>" in text
 
