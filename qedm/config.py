@@ -53,6 +53,8 @@ class QEDMConfig:
     batch_size: int = 128
     lr: float = 2e-3
     weight_decay: float = 0.0
+    # Exponential moving average of the weights (0: off); the sampled model is the average.
+    ema_decay: float = 0.0
     checkpoint_every: int = 25
     seed: int = 0
     # Sampling defaults.
@@ -98,6 +100,8 @@ class QEDMConfig:
             _positive_int("latent_dim", self.latent_dim)
         if not self.lr > 0:
             raise ConfigError(f"lr must be > 0, got {self.lr}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ConfigError(f"ema_decay must lie in [0, 1), got {self.ema_decay}")
         if self.weight_decay < 0:
             raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay}")
         if self.sample_steps is not None:

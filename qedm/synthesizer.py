@@ -97,7 +97,7 @@ class QEDM:
             state = train_denoiser(
                 self.denoiser, latent_rows, self.schedule,
                 epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
-                weight_decay=cfg.weight_decay, seed=cfg.seed, noise=cfg.noise, labels=label_tensor,
+                weight_decay=cfg.weight_decay, ema_decay=cfg.ema_decay, seed=cfg.seed, noise=cfg.noise, labels=label_tensor,
                 checkpoint_path=checkpoint, checkpoint_every=cfg.checkpoint_every,
                 metrics_path=metrics, on_epoch=on_epoch,
             )
