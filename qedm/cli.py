@@ -79,7 +79,10 @@ def fit(
     if (out / "checkpoint.pt").is_file() and not fresh:
         console.print(f"resuming from the checkpoint in {out} (pass --fresh to start over)")
     with _progress() as progress:
-        task = progress.add_task("training", total=cfg.epochs)
+        from qedm.scaling import training_length
+
+        total = training_length(cfg.epochs, cfg.batch_size, len(training.data))[0]
+        task = progress.add_task("training", total=total)
 
         def on_epoch(record: dict) -> None:
             progress.update(task, completed=record["epoch"], description=f"loss {record['loss']:.4f}")

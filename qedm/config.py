@@ -49,8 +49,9 @@ class QEDMConfig:
     n_steps: int = 1000
     noise: str = "prng"
     # Training.
-    epochs: int = 300
-    batch_size: int = 128
+    # None: scaled with the table's rows (qedm.scaling; 300 epochs at batch 128 for small tables).
+    epochs: int | None = None
+    batch_size: int | None = None
     lr: float = 2e-3
     weight_decay: float = 0.0
     # Exponential moving average of the weights (0: off); the sampled model is the average.
@@ -87,9 +88,11 @@ class QEDMConfig:
             _one_of("encoding", self.encoding, ENCODINGS)
         if self.n_layers is not None:
             _positive_int("n_layers", self.n_layers)
-        for name in ("n_qubits", "hidden", "n_blocks", "time_dim", "n_steps",
-                     "epochs", "batch_size", "checkpoint_every"):
+        for name in ("n_qubits", "hidden", "n_blocks", "time_dim", "n_steps", "checkpoint_every"):
             _positive_int(name, getattr(self, name))
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) is not None:
+                _positive_int(name, getattr(self, name))
         if self.n_qubits > 20:
             raise ConfigError(f"n_qubits={self.n_qubits} is too large for a statevector simulator (max 20)")
         if self.shots is not None:
