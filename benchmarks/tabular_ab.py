@@ -23,10 +23,10 @@ from qedm.suite import SHOWN, SUITES, rank_models, run_suite  # noqa: E402
 from qedm.training import torch_threads  # noqa: E402
 
 VARIANTS = {
-    "old": {"epochs": 300, "batch_size": 128},  # the defaults before rows-scaled training
+    "old": {"epochs": 300, "batch_size": 128, "ema_decay": 0.0},  # the defaults before this change
     "old_ema": {"epochs": 300, "batch_size": 128, "ema_decay": 0.999},
-    "scaled": {},  # epochs and batch size scaled with the rows (qedm.scaling)
-    "scaled_ema": {"ema_decay": 0.999},
+    "scaled": {"ema_decay": 0.0},  # epochs and batch size scaled with the rows (qedm.scaling)
+    "scaled_ema": {"ema_decay": 0.999},  # the current defaults
     "scaled_ema995": {"ema_decay": 0.995},
 }
 

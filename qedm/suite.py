@@ -166,6 +166,36 @@ def rank_models(summary: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+QEDM_NAMES, SDV_NAMES = ("hybrid", "classical", "quantum"), ("gaussian_copula", "ctgan", "tvae")
+VERDICT_METRICS = {"column_shape_error": "column shape", "pair_trend_error": "pair trend", "tstr_gbm": "utility"}
+
+
+def verdict_lines(summary: pd.DataFrame) -> list[str]:
+    """Per table and QEDM model: which SDV baselines it does not beat on shape, pair trend and utility.
+
+    "Beat" compares means only (one seed has no spread); each line names the losses with both means.
+    """
+    from qedm.evaluate.tabsyn import RANK_DIRECTIONS
+
+    lines = []
+    for table, group in summary.groupby("table", sort=False):
+        means = group.set_index("model")
+        for ours in [m for m in QEDM_NAMES if m in means.index]:
+            losses = []
+            for metric, label in VERDICT_METRICS.items():
+                sign = RANK_DIRECTIONS[metric]
+                mine = means.loc[ours, f"{metric}_mean"]
+                for base in [b for b in SDV_NAMES if b in means.index]:
+                    theirs = means.loc[base, f"{metric}_mean"]
+                    if not np.isfinite(mine) or (np.isfinite(theirs) and sign * (mine - theirs) <= 0):
+                        losses.append(f"{label} vs {base} ({mine:.3f} vs {theirs:.3f})")
+            bases = [b for b in SDV_NAMES if b in means.index]
+            if bases:
+                lines.append(f"{table}: {ours} " + (f"does not beat: {'; '.join(losses)}" if losses
+                                                     else f"beats {', '.join(bases)} on shape, pair trend and utility"))
+    return lines
+
+
 def suite_markdown(summary: pd.DataFrame, ranking: pd.DataFrame, settings: dict[str, Any]) -> str:
     """suite_summary.md: settings, the ranking, and one table per dataset (mean ± std)."""
     from qedm.report.summary import format_mean_std
@@ -187,6 +217,10 @@ def suite_markdown(summary: pd.DataFrame, ranking: pd.DataFrame, settings: dict[
             record = row._asdict()
             cells = [format_mean_std(record[f"{m}_mean"], record[f"{m}_std"]) for m in SHOWN]
             lines.append(f"| {record['model']} | {record['n_ok']}/{record['n_failed']} | " + " | ".join(cells) + " |")
+    verdicts = verdict_lines(summary)
+    if verdicts:
+        lines += ["", "## QEDM vs the SDV baselines (means; column shape, pair trend, utility)", ""]
+        lines += [f"- {v}" for v in verdicts]
     lines += ["", "tstr_gbm / trtr_gbm: ROC AUC (class target) or R^2 (numeric target) of a gradient-boosting "
               "model trained on synthetic / real train rows, tested on the real holdout. "
               "Quantum circuits ran on a classical simulator."]

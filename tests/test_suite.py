@@ -39,6 +39,18 @@ def test_ranking_is_the_mean_rank_over_tables_with_directions():
     assert list(ranking.index)[0] == "a"
 
 
+def test_verdicts_name_each_baseline_not_beaten():
+    from qedm.suite import verdict_lines
+
+    summary = pd.DataFrame({
+        "table": ["t"] * 3, "model": ["classical", "gaussian_copula", "tvae"],
+        "column_shape_error_mean": [0.1, 0.2, 0.05], "pair_trend_error_mean": [0.1, 0.2, 0.3],
+        "tstr_gbm_mean": [0.9, 0.8, 0.7]})
+    assert verdict_lines(summary) == ["t: classical does not beat: column shape vs tvae (0.100 vs 0.050)"]
+    summary.loc[2, "column_shape_error_mean"] = 0.3
+    assert verdict_lines(summary) == ["t: classical beats gaussian_copula, tvae on shape, pair trend and utility"]
+
+
 def test_unknown_suite_and_table_are_named(tmp_path):
     with pytest.raises(ConfigError, match="unknown suite 'nope'"):
         run_suite("nope", ["classical"], 1, tmp_path)
