@@ -54,7 +54,8 @@ def main() -> None:
             old = 300 * per_epoch
             print(json.dumps({"rows": rows, "columns": table.shape[1], "denoiser": denoiser,
                               "epochs": epochs, "batch_size": model.batch_size,
-                              "fit_s": round(scaled, 1), "fit_extrapolated": args.measure_epochs is not None, "old_defaults_s_extrapolated": round(old, 1),
+                              "fit_s": round(scaled, 1), "fit_extrapolated": args.measure_epochs is not None,
+                              "old_defaults_s_extrapolated": round(old, 1),
                               "speed-up": round(old / scaled, 1)}), flush=True)
 
 
