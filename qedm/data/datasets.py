@@ -128,7 +128,7 @@ _REGISTRY: dict[str, tuple[DatasetInfo, Callable[[], pd.DataFrame]]] = {
         (DatasetInfo("anes96", 944, 10, "3 integer, 7 categorical", "vote",
                      "American National Election Study 1996: attitudes, demographics, vote",
                      "statsmodels (bundled)", requires="statsmodels"), _load_anes96),
-        (DatasetInfo("randhie", 20190, 10, "6 numeric, 4 categorical", "idp",
+        (DatasetInfo("randhie", 20190, 10, "5 numeric, 1 integer, 4 categorical", "idp",
                      "RAND health insurance experiment: visits, coinsurance, deductible plan (idp), health",
                      "statsmodels (bundled)", requires="statsmodels"), _load_randhie),
         (DatasetInfo("digits", 1797, 65, "64 pixel (8x8 image), 1 categorical", "target",
