@@ -101,7 +101,8 @@ class QEDM:
             state = train_denoiser(
                 self.denoiser, latent_rows, self.schedule,
                 epochs=self.epochs, batch_size=self.batch_size, lr=cfg.lr,
-                weight_decay=cfg.weight_decay, ema_decay=cfg.ema_decay, seed=cfg.seed, noise=cfg.noise, labels=label_tensor,
+                weight_decay=cfg.weight_decay, ema_decay=cfg.ema_decay,
+                seed=cfg.seed, noise=cfg.noise, labels=label_tensor,
                 checkpoint_path=checkpoint, checkpoint_every=cfg.checkpoint_every,
                 metrics_path=metrics, on_epoch=on_epoch,
             )

@@ -2,7 +2,8 @@
 
 Sources: scikit-learn's bundled CSVs (breast cancer, iris, wine, diabetes, linnerud, digits),
 sdmetrics' bundled demo (student placements), and, when the optional package `statsmodels` is
-installed, its bundled tables (fair affairs survey, ANES 1996, RAND health insurance experiment). "fair" is the real imbalanced
+installed, its bundled tables (fair affairs survey, ANES 1996, RAND health insurance
+experiment). "fair" is the real imbalanced
 table: its target `rate_marriage` has a 1.6 % rare class (1 = very poor) and a 5.5 % one (2).
 """
 from __future__ import annotations
