@@ -83,7 +83,10 @@ def fit(
     if (out / "checkpoint.pt").is_file() and not fresh:
         console.print(f"resuming from the checkpoint in {out} (pass --fresh to start over)")
     with _progress() as progress:
-        task = progress.add_task("training", total=cfg.epochs)
+        from qedm.scaling import training_length
+
+        total = training_length(cfg.epochs, cfg.batch_size, len(training.data))[0]
+        task = progress.add_task("training", total=total)
 
         def on_epoch(record: dict) -> None:
             progress.update(task, completed=record["epoch"], description=f"loss {record['loss']:.4f}")
@@ -149,6 +152,10 @@ def sample(
 def benchmark(
     data: Optional[Path] = typer.Argument(None, help="CSV/TSV/Parquet/JSON table (or use --dataset)"),
     dataset: Optional[str] = typer.Option(None, help="a bundled dataset instead of DATA (see `qedm datasets`)"),
+    suite: Optional[str] = typer.Option(None, help="'tables': every bundled real mixed-type table, "
+                                                   "TabSyn-style metrics, ranked across tables"),
+    max_rows: Optional[int] = typer.Option(None, help="with --suite: cap each table at this many rows"),
+    tables: Optional[str] = typer.Option(None, help="with --suite: comma-separated subset of its tables"),
     models: str = typer.Option("hybrid,classical,gaussian_copula,ctgan,tvae",
                                help="comma-separated: hybrid, quantum, classical, gaussian_copula, ctgan, tvae"),
     seeds: str = typer.Option("5", help="a count (5 -> seeds 0..4) or a comma-separated list (0,5,7)"),
@@ -175,8 +182,8 @@ def benchmark(
     from qedm.report.summary import format_mean_std
     from qedm.errors import ConfigError
 
-    if (data is None) == (dataset is None):
-        raise ConfigError("give either a DATA file or --dataset NAME (not both)")
+    if (data is not None) + (dataset is not None) + (suite is not None) != 1:
+        raise ConfigError("give exactly one of a DATA file, --dataset NAME or --suite NAME")
     try:
         seed_list = int(seeds) if "," not in seeds else [int(s) for s in seeds.split(",") if s.strip()]
     except ValueError:
@@ -184,6 +191,17 @@ def benchmark(
     from qedm.training import torch_threads
 
     options = {k: v for k, v in {"n_qubits": n_qubits, "n_layers": n_layers}.items() if v is not None}
+    model_list = [m.strip() for m in models.split(",") if m.strip()]
+    if suite is not None:
+        from qedm.suite import run_suite
+
+        with torch_threads(1):
+            outcome = run_suite(suite, model_list, seed_list, out, max_rows=max_rows, epochs=epochs,
+                                sdv_epochs=sdv_epochs, qedm_options=options or None, progress=progress, fresh=fresh,
+                                tables=[t.strip() for t in tables.split(",") if t.strip()] if tables else None)
+        _print_ranking(outcome.ranking)
+        console.print(f"report: {outcome.files['suite_summary.md']}")
+        return
     with torch_threads(1):  # the SDV models too: small nets, one thread avoids oversubscription
         result = run_benchmark(
         str(data) if data is not None else dataset,
@@ -215,6 +233,15 @@ def benchmark(
     for row in failed.itertuples():
         err_console.print(f"[yellow]failed[/]: {row.model} seed {row.seed}: {row.error}", highlight=False)
     console.print(f"report: {result.files['report.html']}")
+
+
+def _print_ranking(ranking) -> None:
+    table = Table(title="ranking across tables (mean rank, 1 = best)")
+    for column in ranking.columns:
+        table.add_column(str(column), justify="left" if column == "model" else "right")
+    for row in ranking.itertuples(index=False):
+        table.add_row(str(row[0]), *(f"{v:.2f}" for v in row[1:]))
+    console.print(table)
 
 
 @app.command()

@@ -40,10 +40,14 @@ class QEDMConfig:
     n_steps: int = 1000
     noise: str = "prng"
     # Training.
-    epochs: int = 300
-    batch_size: int = 128
+    # None: scaled with the table's rows (qedm.scaling; 300 epochs at batch 128 for small tables).
+    epochs: int | None = None
+    batch_size: int | None = None
     lr: float = 2e-3
     weight_decay: float = 0.0
+    # Exponential moving average of the weights (0: off); the sampled model is the average.
+    # 0.999 won on shape, pair-trend, C2ST and utility on fair and randhie (BENCHMARKS.md).
+    ema_decay: float = 0.999
     checkpoint_every: int = 25
     seed: int = 0
     # Sampling defaults.
@@ -73,14 +77,19 @@ class QEDMConfig:
         one_of("schedule", self.schedule, SCHEDULES)
         one_of("noise", self.noise, NOISE_SOURCES)
         one_of("sampler", self.sampler, SAMPLERS)
-        for name in ("n_steps", "epochs", "batch_size", "checkpoint_every"):
+        for name in ("n_steps", "checkpoint_every"):
             positive_int(name, getattr(self, name))
+        for name in ("epochs", "batch_size"):  # None: scaled with the rows (qedm.scaling)
+            if getattr(self, name) is not None:
+                positive_int(name, getattr(self, name))
         if self.threads is not None:
             positive_int("threads", self.threads)
         if self.latent_dim is not None:
             positive_int("latent_dim", self.latent_dim)
         if not self.lr > 0:
             raise ConfigError(f"lr must be > 0, got {self.lr}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ConfigError(f"ema_decay must lie in [0, 1), got {self.ema_decay}")
         if self.weight_decay < 0:
             raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay}")
         if self.sample_steps is not None:

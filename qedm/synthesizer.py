@@ -29,6 +29,7 @@ from qedm.diffusion.schedules import make_schedule
 from qedm.errors import ConfigError, DataError, QEDMError
 from qedm.integrity import write_manifest
 from qedm.models.registry import build_denoiser
+from qedm.scaling import scaled_batch_size, training_length
 from qedm.training import torch_threads, train_denoiser
 
 DEFAULT_LATENT_DIM = 6  # a latent's width when neither latent_dim nor a circuit's n_qubits sets it
@@ -55,6 +56,8 @@ class QEDM:
         self.schedule = None
         self.history: list[dict] = []
         self.fit_seconds: float = 0.0
+        self.epochs: int | None = None  # the epochs and batch size fit used (config's, or scaled with rows)
+        self.batch_size: int | None = None
         self.classes: list | None = None  # condition column's categories, in label order
         self.class_priors: list[float] | None = None
         self.class_dtype: str | None = None
@@ -101,6 +104,7 @@ class QEDM:
         self.data_low, self.data_high = latent_rows.min(0).values, latent_rows.max(0).values
         self.schedule = make_schedule(cfg.schedule, cfg.n_steps)
         self.denoiser = self.build_denoiser(latent_rows.shape[1]).to(device)
+        self.epochs, self.batch_size = training_length(cfg.epochs, cfg.batch_size, len(latent_rows))
         latent_rows = latent_rows.to(device)
         label_tensor = None if label_tensor is None else label_tensor.to(device)
 
@@ -112,8 +116,9 @@ class QEDM:
         with torch_threads(cfg.threads):
             state = train_denoiser(
                 self.denoiser, latent_rows, self.schedule,
-                epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
-                weight_decay=cfg.weight_decay, seed=cfg.seed, noise=cfg.noise, labels=label_tensor,
+                epochs=self.epochs, batch_size=self.batch_size, lr=cfg.lr,
+                weight_decay=cfg.weight_decay, ema_decay=cfg.ema_decay,
+                seed=cfg.seed, noise=cfg.noise, labels=label_tensor,
                 checkpoint_path=checkpoint, checkpoint_every=cfg.checkpoint_every,
                 metrics_path=metrics, on_epoch=on_epoch,
             )
@@ -296,7 +301,8 @@ class QEDM:
             return {}
         from qedm.quantum.resources import circuit_resources
 
-        report = circuit_resources(vqc, batch_size=batch_size or self.config.batch_size)
+        report = circuit_resources(vqc, batch_size=batch_size or self.batch_size or self.config.batch_size
+                                   or scaled_batch_size(0))
         return report.to_dict()
 
     def reconstruction_error(self) -> float | None:
@@ -317,7 +323,8 @@ class QEDM:
         weights = {name: tensor.detach().cpu() for name, tensor in self.denoiser.state_dict().items()}
         atomic_torch_save(weights, path / "weights.pt")
         meta = {"qedm_version": __version__, "data_dim": self._data_dim(), "history": self.history,
-                "fit_seconds": self.fit_seconds, "classes": self.classes,
+                "fit_seconds": self.fit_seconds, "epochs": self.epochs, "batch_size": self.batch_size,
+                "classes": self.classes,
                 "class_priors": self.class_priors, "class_dtype": self.class_dtype,
                 "condition_name": self.condition_name, "columns": self.columns,
                 "data_low": self.data_low.cpu().tolist(), "data_high": self.data_high.cpu().tolist()}
@@ -357,6 +364,7 @@ class QEDM:
         model.data_high = torch.tensor(meta["data_high"])
         model.history = meta.get("history", [])
         model.fit_seconds = meta.get("fit_seconds", 0.0)
+        model.epochs, model.batch_size = meta.get("epochs"), meta.get("batch_size")
         model.schedule = make_schedule(model.config.schedule, model.config.n_steps)
         model.denoiser = model.build_denoiser(meta["data_dim"])
         state = torch.load(path / "weights.pt", map_location="cpu", weights_only=True)

@@ -83,6 +83,7 @@ def train_denoiser(
     noise: str = "prng",
     labels: torch.Tensor | None = None,
     label_dropout: float = 0.1,
+    ema_decay: float = 0.0,
     checkpoint_path: str | Path | None = None,
     checkpoint_every: int = 25,
     metrics_path: str | Path | None = None,
@@ -94,14 +95,18 @@ def train_denoiser(
     replaced by the null class (-1) with probability `label_dropout`.
     `noise` names the engine of the forward-process noise ("prng" or "qrng"); with "prng"
     one seeded generator drives shuffling and noise, so a resumed run matches an unbroken one.
+    `ema_decay` > 0 keeps an exponential moving average of the weights (decay warmed up as
+    min(ema_decay, (1 + k) / (10 + k)) at step k, so short runs are not averaged with their
+    random start) and leaves the model holding the average at the end.
     """
     model = shard_if_distributed(model)  # under torchrun: DDP, one shard of every batch per rank
     generator = torch.Generator().manual_seed(seed)
     source = PRNGNoise(generator=generator) if noise == "prng" else make_noise_source(noise, seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     state = TrainState(history=[])
+    ema = _EMA(model, ema_decay) if ema_decay > 0 else None
     if checkpoint_path is not None and Path(checkpoint_path).is_file():
-        state = _resume(checkpoint_path, model, optimizer, generator)
+        state = _resume(checkpoint_path, model, optimizer, generator, ema)
     if not is_main_process():  # the other ranks resumed from the same checkpoint; rank 0 writes
         checkpoint_path = metrics_path = None
     if metrics_path is not None:
@@ -126,6 +131,8 @@ def train_denoiser(
             if monitor is not None:
                 monitor.after_backward()
             optimizer.step()
+            if ema is not None:
+                ema.update(model)
             total += loss.item() * len(index)
             count += len(index)
         seconds = time.perf_counter() - started
@@ -141,11 +148,42 @@ def train_denoiser(
         if on_epoch is not None:
             on_epoch(record)
         if checkpoint_path is not None and (epoch % checkpoint_every == 0 or epoch == epochs):
-            _save_checkpoint(checkpoint_path, model, optimizer, generator, state)
+            _save_checkpoint(checkpoint_path, model, optimizer, generator, state, ema)
     if monitor is not None:
         monitor.close()
+    if ema is not None:
+        ema.copy_to(model)
     model.eval()
     return state
+
+
+class _EMA:
+    """Shadow copies of a model's float parameters, moved toward them after each optimizer step."""
+
+    def __init__(self, model: torch.nn.Module, decay: float) -> None:
+        if not 0.0 < decay < 1.0:
+            raise ValueError(f"ema_decay must lie in (0, 1), got {decay}")
+        self.decay, self.steps = decay, 0
+        self.shadow = [p.detach().clone() for p in model.parameters()]
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module) -> None:
+        self.steps += 1
+        decay = min(self.decay, (1.0 + self.steps) / (10.0 + self.steps))
+        torch._foreach_lerp_(self.shadow, [p.detach() for p in model.parameters()], 1.0 - decay)
+
+    @torch.no_grad()
+    def copy_to(self, model: torch.nn.Module) -> None:
+        for target, value in zip(model.parameters(), self.shadow):
+            target.copy_(value)
+
+    def state_dict(self) -> dict:
+        return {"steps": self.steps, "shadow": self.shadow}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.steps = int(state["steps"])
+        for target, value in zip(self.shadow, state["shadow"]):
+            target.copy_(value)
 
 
 def _drop_labels(y: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:
@@ -155,9 +193,10 @@ def _drop_labels(y: torch.Tensor, p: float, generator: torch.Generator) -> torch
     return torch.where(drop, null, y)
 
 
-def _save_checkpoint(path, model, optimizer, generator, state: TrainState) -> None:
+def _save_checkpoint(path, model, optimizer, generator, state: TrainState, ema: "_EMA | None" = None) -> None:
     atomic_torch_save(
         {
+            "ema": None if ema is None else ema.state_dict(),
             "epoch": state.epoch,
             "history": state.history,
             "seconds": state.seconds,
@@ -169,9 +208,11 @@ def _save_checkpoint(path, model, optimizer, generator, state: TrainState) -> No
     )
 
 
-def _resume(path, model, optimizer, generator) -> TrainState:
+def _resume(path, model, optimizer, generator, ema: "_EMA | None" = None) -> TrainState:
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     model.load_state_dict(checkpoint["model"])
+    if ema is not None and checkpoint.get("ema") is not None:
+        ema.load_state_dict(checkpoint["ema"])
     optimizer.load_state_dict(checkpoint["optimizer"])
     generator.set_state(checkpoint["rng"])
     return TrainState(epoch=checkpoint["epoch"], history=list(checkpoint["history"]),

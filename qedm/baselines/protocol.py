@@ -83,7 +83,8 @@ class QEDMModel:
         Adds `diff_method`, the gradient method training used (which evaluation count applies).
         """
         config = self.model.config
-        report = dict(self.model.resources(batch_size=min(config.batch_size, self._n_rows or config.batch_size)))
+        used = self.model.batch_size or config.batch_size
+        report = dict(self.model.resources(batch_size=min(used, self._n_rows or used)))
         if report:
             report["diff_method"] = config.diff_method
         return report

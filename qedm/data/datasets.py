@@ -2,7 +2,8 @@
 
 Sources: scikit-learn's bundled CSVs (breast cancer, iris, wine, diabetes, linnerud, digits),
 sdmetrics' bundled demo (student placements), and, when the optional package `statsmodels` is
-installed, its bundled tables (fair affairs survey, ANES 1996). "fair" is the real imbalanced
+installed, its bundled tables (fair affairs survey, ANES 1996, RAND health insurance
+experiment). "fair" is the real imbalanced
 table: its target `rate_marriage` has a 1.6 % rare class (1 = very poor) and a 5.5 % one (2).
 """
 from __future__ import annotations
@@ -91,6 +92,15 @@ def _load_anes96() -> pd.DataFrame:
     return df
 
 
+def _load_randhie() -> pd.DataFrame:
+    sm_randhie = require("statsmodels.datasets.randhie", "datasets")
+    df = sm_randhie.load_pandas().data.copy()
+    # mdvis is a visit count; idp and the three health flags are 0/1 codes.
+    for col in ["mdvis", "idp", "hlthg", "hlthf", "hlthp"]:
+        df[col] = df[col].astype(np.int64)
+    return df
+
+
 _SK = "scikit-learn (bundled)"
 _REGISTRY: dict[str, tuple[DatasetInfo, Callable[[], pd.DataFrame]]] = {
     info.name: (info, loader)
@@ -119,6 +129,9 @@ _REGISTRY: dict[str, tuple[DatasetInfo, Callable[[], pd.DataFrame]]] = {
         (DatasetInfo("anes96", 944, 10, "3 integer, 7 categorical", "vote",
                      "American National Election Study 1996: attitudes, demographics, vote",
                      "statsmodels (bundled)", requires="statsmodels"), _load_anes96),
+        (DatasetInfo("randhie", 20190, 10, "5 numeric, 1 integer, 4 categorical", "idp",
+                     "RAND health insurance experiment: visits, coinsurance, deductible plan (idp), health",
+                     "statsmodels (bundled)", requires="statsmodels"), _load_randhie),
         (DatasetInfo("digits", 1797, 65, "64 pixel (8x8 image), 1 categorical", "target",
                      "Handwritten digits, 8x8 grey levels 0..16; see load_digits_images()", _SK,
                      kind="image"), _load_digits_frame),

@@ -15,16 +15,24 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
 from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.metrics import accuracy_score, f1_score, mean_absolute_error, r2_score
+from sklearn.metrics import accuracy_score, f1_score, mean_absolute_error, r2_score, roc_auc_score
 from sklearn.pipeline import make_pipeline
+from threadpoolctl import threadpool_limits
 
-from qedm.errors import DataError
+from qedm.errors import ConfigError, DataError
 from qedm.evaluate.features import MISSING, make_encoder, prepare_tables
 
 METRICS = {"classification": ("accuracy", "f1_macro"), "regression": ("r2", "mae")}
 LOWER_IS_BETTER = {"mae"}
+FAMILIES = ("logistic", "random_forest", "gradient_boosting")  # "logistic" is Ridge for regression
+DEFAULT_FAMILIES = ("logistic", "random_forest")
 
 
 @dataclass
@@ -54,16 +62,24 @@ class UtilityResult:
         return out
 
 
-def _models(task: str, seed: int) -> dict:
+def _models(task: str, seed: int, families=DEFAULT_FAMILIES) -> dict:
+    """The model of each family for the task (the linear family is named "ridge" for regression)."""
+    unknown = [f for f in families if f not in FAMILIES]
+    if unknown:
+        raise ConfigError(f"unknown utility model families {unknown}; choose from {FAMILIES}")
     if task == "classification":
-        return {
-            "logistic": LogisticRegression(max_iter=2000),
-            "random_forest": RandomForestClassifier(n_estimators=100, random_state=seed, n_jobs=1),
+        made = {
+            "logistic": lambda: LogisticRegression(max_iter=2000),
+            "random_forest": lambda: RandomForestClassifier(n_estimators=100, random_state=seed, n_jobs=1),
+            "gradient_boosting": lambda: HistGradientBoostingClassifier(random_state=seed),
         }
-    return {
-        "ridge": Ridge(alpha=1.0),
-        "random_forest": RandomForestRegressor(n_estimators=100, random_state=seed, n_jobs=1),
+        return {f: made[f]() for f in families}
+    made = {
+        "logistic": lambda: Ridge(alpha=1.0),
+        "random_forest": lambda: RandomForestRegressor(n_estimators=100, random_state=seed, n_jobs=1),
+        "gradient_boosting": lambda: HistGradientBoostingRegressor(random_state=seed),
     }
+    return {("ridge" if f == "logistic" else f): made[f]() for f in families}
 
 
 def _score(task: str, y_true, y_pred) -> dict[str, float]:
@@ -71,6 +87,20 @@ def _score(task: str, y_true, y_pred) -> dict[str, float]:
         return {"accuracy": float(accuracy_score(y_true, y_pred)),
                 "f1_macro": float(f1_score(y_true, y_pred, average="macro"))}
     return {"r2": float(r2_score(y_true, y_pred)), "mae": float(mean_absolute_error(y_true, y_pred))}
+
+
+def _roc_auc(pipe, x: pd.DataFrame, y: pd.Series) -> float:
+    """ROC AUC of a fitted classifier on (x, y); classes it never saw score 0 probability; NaN if y has one class."""
+    classes = sorted(pd.unique(y).tolist(), key=str)
+    if len(classes) < 2:
+        return float("nan")
+    proba = pipe.predict_proba(x)
+    known = list(pipe.classes_)
+    columns = np.stack([proba[:, known.index(c)] if c in known else np.zeros(len(x)) for c in classes], axis=1)
+    if len(classes) == 2:
+        return float(roc_auc_score(y == classes[1], columns[:, 1]))
+    columns = columns / np.clip(columns.sum(axis=1, keepdims=True), 1e-12, None)
+    return float(roc_auc_score(y, columns, multi_class="ovr", average="macro", labels=classes))
 
 
 def _unusable(task: str, y: pd.Series, name: str, target: str) -> str:
@@ -96,8 +126,13 @@ def tstr_utility(
     train: pd.DataFrame | None = None,
     column_kinds: Mapping[str, str] | None = None,
     seed: int = 0,
+    families: tuple[str, ...] = DEFAULT_FAMILIES,
 ) -> UtilityResult:
     """Fit each model family on synthetic (TSTR) and on real train (TRTR); score on `holdout`.
+
+    `families` picks from FAMILIES; "gradient_boosting" (scikit-learn's histogram GBM, the
+    family TabSyn/TabDDPM report) also scores ROC AUC for classification (macro one-vs-rest
+    for more than two classes).
 
     Without `train`, the holdout is split in half: TRTR trains on one half, and both settings
     are scored on the other half (noted in the result).
@@ -134,13 +169,17 @@ def tstr_utility(
                              reason=f"no feature columns besides target '{target}'", notes=notes)
     cols = list(features)
     rows = []
-    for name, model in _models(task, seed).items():
+    for name, model in _models(task, seed, families).items():
         result = {}
         for setting, fit_on in (("tstr", syn), ("trtr", real_train)):
             pipe = make_pipeline(make_encoder(features), clone(model))
-            pipe.fit(fit_on[cols], fit_on[target])
-            result[setting] = _score(task, test[target], pipe.predict(test[cols]))
-        for metric in METRICS[task]:
+            with threadpool_limits(limits=1, user_api="openmp"):
+                pipe.fit(fit_on[cols], fit_on[target])
+                result[setting] = _score(task, test[target], pipe.predict(test[cols]))
+                if name == "gradient_boosting" and task == "classification":
+                    result[setting]["roc_auc"] = _roc_auc(pipe, test[cols], test[target])
+        extra = ("roc_auc",) if name == "gradient_boosting" and task == "classification" else ()
+        for metric in METRICS[task] + extra:
             tstr, trtr = result["tstr"][metric], result["trtr"][metric]
             gap = tstr - trtr if metric in LOWER_IS_BETTER else trtr - tstr
             rows.append({"model": name, "metric": metric, "tstr": tstr, "trtr": trtr, "gap": gap})

@@ -25,9 +25,11 @@ EFFICIENCY_COLUMNS = ("params_classical", "params_quantum", "params_total", "qub
 # Which way is better for the scores qedm.evaluate reports, by name prefix. Reference values that do
 # not depend on the generator (TRTR, holdout DCR), spreads and p-values are shown but not judged.
 NOT_JUDGED = ("trtr_", "dcr_holdout", "holdout_", "utility_ok", "density", "n_")
-LOWER_IS_BETTER = ("c2st_auc", "utility_gap_", "tstr_mae", "mmd_", "mia_auc", "dcr_share_closer",
+LOWER_IS_BETTER = ("c2st_auc", "column_shape_error", "pair_trend_error",
+                   "utility_gap_", "tstr_mae", "mmd_", "mia_auc", "dcr_share_closer",
                    "exact_copy", "privacy_flagged", "fit_seconds", "sample_seconds")
-HIGHER_IS_BETTER = ("fidelity", "column_shapes", "column_pair_trends", "tstr_", "precision", "recall",
+HIGHER_IS_BETTER = ("fidelity", "alpha_precision", "beta_recall",
+                    "column_shapes", "column_pair_trends", "tstr_", "precision", "recall",
                     "coverage", "dcr_synthetic")
 
 # Per-model breakdowns (detector / utility model) stay in results.csv and summary.csv only.

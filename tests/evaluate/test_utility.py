@@ -78,3 +78,15 @@ def test_without_train_splits_holdout_and_notes_it():
 def test_missing_target_raises():
     with pytest.raises(DataError, match="'nope'"):
         tstr_utility(separable(50, 0), separable(50, 1), "nope")
+
+
+def test_gradient_boosting_family_scores_roc_auc_and_unknown_family_is_named():
+    from qedm.errors import ConfigError
+
+    res = tstr_utility(separable(200, 0), separable(300, 1), "label", train=separable(300, 2),
+                       families=("gradient_boosting",))
+    scores = res.scores.set_index("metric")
+    assert set(scores.index) == {"accuracy", "f1_macro", "roc_auc"}
+    assert scores.loc["roc_auc", "tstr"] > 0.9  # separable classes: the ranking is near perfect
+    with pytest.raises(ConfigError, match="xgboost"):
+        tstr_utility(separable(50, 0), separable(50, 1), "label", families=("xgboost",))
