@@ -55,6 +55,7 @@ class QEDM:
         self.columns: list[str] = []
         self.data_low: torch.Tensor | None = None  # per-feature range of the diffused data,
         self.data_high: torch.Tensor | None = None  # used to keep x0 predictions in range
+        self.privacy = None  # qedm.privacy.accounting.PrivacyGuarantee of a DP fit, else None
 
     # ------------------------------------------------------------------ fit
     def fit(
@@ -71,6 +72,10 @@ class QEDM:
         With `run_dir`, checkpoints go there and an interrupted fit resumes from them.
         """
         cfg = self.config
+        if cfg.dp_epsilon is not None:  # DP-SGD and a DP transform, under one budget
+            from qedm.privacy.fit import fit_private
+
+            return fit_private(self, data, run_dir=run_dir, on_epoch=on_epoch)
         torch.manual_seed(cfg.seed)
         if _is_images(data):
             features, label_values, self.condition_name = data, labels, "label"
@@ -276,7 +281,8 @@ class QEDM:
                 "fit_seconds": self.fit_seconds, "classes": self.classes,
                 "class_priors": self.class_priors, "class_dtype": self.class_dtype,
                 "condition_name": self.condition_name, "columns": self.columns,
-                "data_low": self.data_low.tolist(), "data_high": self.data_high.tolist()}
+                "data_low": self.data_low.tolist(), "data_high": self.data_high.tolist(),
+                "privacy": None if self.privacy is None else self.privacy.to_dict()}
         atomic_write_text(path / "meta.json", json.dumps(meta, default=_json_default))
         return path
 
@@ -302,6 +308,10 @@ class QEDM:
         model.data_high = torch.tensor(meta["data_high"])
         model.history = meta.get("history", [])
         model.fit_seconds = meta.get("fit_seconds", 0.0)
+        if meta.get("privacy") is not None:
+            from qedm.privacy.accounting import guarantee_from_dict
+
+            model.privacy = guarantee_from_dict(meta["privacy"])
         model.schedule = make_schedule(model.config.schedule, model.config.n_steps)
         model.denoiser = model.build_denoiser(meta["data_dim"])
         state = torch.load(path / "weights.pt", map_location="cpu", weights_only=True)
