@@ -66,14 +66,20 @@ def fit(
     seed: Optional[int] = typer.Option(None, help="random seed"),
     config: Optional[Path] = typer.Option(None, "--config", help="YAML/JSON file of config values"),
     fresh: bool = typer.Option(False, "--fresh", help="start over instead of resuming"),
+    dp_epsilon: Optional[float] = typer.Option(None, help="train with (epsilon, delta)-DP: DP-SGD + DP transform"),
+    dp_delta: Optional[float] = typer.Option(None, help="delta of the DP guarantee (default 1e-5)"),
+    dp_max_grad_norm: Optional[float] = typer.Option(None, help="per-sample gradient clip C of DP-SGD (default 1)"),
+    dp_public_categories: Optional[bool] = typer.Option(None, "--dp-public-categories",
+                                                        help="category labels are public (a codebook lists them)"),
 ) -> None:
-    """Train a QEDM on a table and write the run directory (config, metrics, model, samples)."""
+    """Train a QEDM on a table and write the run directory (config, metrics, model, samples, card)."""
     from qedm.runs import fit_run, load_training_data, resolve_config
 
     training = load_training_data(data, dataset)
     cfg = resolve_config(config, denoiser=denoiser, epochs=epochs, n_qubits=n_qubits,
                          n_layers=n_layers, latent=latent, noise=noise,
-                         condition_column=condition, seed=seed)
+                         condition_column=condition, seed=seed, dp_epsilon=dp_epsilon, dp_delta=dp_delta,
+                         dp_max_grad_norm=dp_max_grad_norm, dp_public_categories=dp_public_categories)
     console.print(f"fitting a [bold]{cfg.denoiser}[/] QEDM on {training.source}: "
                   f"{training.shape_text} -> {out}")
     if (out / "checkpoint.pt").is_file() and not fresh:
@@ -82,7 +88,8 @@ def fit(
         task = progress.add_task("training", total=cfg.epochs)
 
         def on_epoch(record: dict) -> None:
-            progress.update(task, completed=record["epoch"], description=f"loss {record['loss']:.4f}")
+            shown = f"epsilon {record['epsilon']:.3f}" if "epsilon" in record else f"loss {record['loss']:.4f}"
+            progress.update(task, completed=record["epoch"], description=shown)
 
         summary = fit_run(training, cfg, out, on_epoch=on_epoch, fresh=fresh)
     console.print(f"done in {summary['fit_seconds']:.1f} s of training; parameters "
@@ -90,6 +97,8 @@ def fit(
     if summary["reconstruction_error"] is not None:
         console.print(f"latent {summary['latent']}: reconstruction MSE {summary['reconstruction_error']:.4f} "
                       "(on the transformed training rows)")
+    console.print(f"privacy: {summary['privacy'] or 'none (no DP guarantee; pass --dp-epsilon)'}; "
+                  f"model card in {out / 'card.md'}", highlight=False)
 
 
 @app.command()
@@ -211,6 +220,21 @@ def evaluate(
     if json_out is not None:
         atomic_write_text(json_out, result.to_json())
         console.print(f"wrote {json_out}")
+
+
+@app.command()
+@friendly_errors
+def card(
+    run_dir: Path = typer.Argument(..., help="a run directory written by `qedm fit`"),
+    as_json: bool = typer.Option(False, "--json", help="print card.json instead of card.md"),
+) -> None:
+    """Print a run's model card (data fingerprint, config, versions, privacy guarantee, evaluation)."""
+    import json
+
+    from qedm.privacy.card import card_markdown, read_card
+
+    values = read_card(run_dir)
+    typer.echo(json.dumps(values, indent=2) if as_json else card_markdown(values))
 
 
 @app.command()

@@ -21,7 +21,7 @@ from qedm.config import QEDMConfig
 from qedm.errors import ConfigError, DataError, QEDMError
 from qedm.synthesizer import QEDM
 
-RUN_FILES = ("config.json", "metrics.jsonl", "checkpoint.pt", "samples.csv", "samples.npy")
+RUN_FILES = ("config.json", "metrics.jsonl", "checkpoint.pt", "samples.csv", "samples.npy", "card.json", "card.md")
 
 
 @dataclass
@@ -90,6 +90,9 @@ def fit_run(
             shutil.rmtree(run_dir, ignore_errors=True)  # nothing half-written on bad input
         raise
     model.save(run_dir / "model")
+    from qedm.privacy.card import build_card, write_card
+
+    write_card(build_card(model, training.data, source=training.source, run_dir=run_dir), run_dir)
     samples = model.sample(len(training.data), seed=config.seed)
     if model.is_image_model:
         atomic_write(run_dir / "samples.npy", lambda tmp: _save_npy(tmp, samples))
@@ -97,7 +100,8 @@ def fit_run(
         atomic_write_csv(samples, run_dir / "samples.csv")
     return {"fit_seconds": model.fit_seconds, "parameters": model.parameter_counts(),
             "epochs": len(model.history), "latent": config.resolved_latent,
-            "reconstruction_error": model.reconstruction_error()}
+            "reconstruction_error": model.reconstruction_error(),
+            "privacy": None if model.privacy is None else model.privacy.text()}
 
 
 def _check_same_config(run_dir: Path, config: QEDMConfig) -> None:
