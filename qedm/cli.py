@@ -198,28 +198,60 @@ def evaluate(
     metrics: Optional[str] = typer.Option(None, help="comma-separated metric groups (default: all)"),
     seed: int = typer.Option(0, help="random seed of the detectors and utility models"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="also write the full result as JSON here"),
+    sensitive: Optional[str] = typer.Option(None, help="COL[,COL]: per-subgroup fidelity and TSTR fairness gaps"),
+    run: Optional[Path] = typer.Option(None, "--run", help="a run directory whose model card gets this summary"),
 ) -> None:
     """Score a synthetic table against real data: fidelity, detection, utility, diversity, privacy, MMD."""
     from qedm.atomic import atomic_write_text
     from qedm.data import read_table
     from qedm.evaluate import METRICS
     from qedm.evaluate import evaluate as run_evaluate
+    from qedm.privacy.audit import privacy_audit
+    from qedm.privacy.fairness import check_sensitive, fairness_scores
 
     chosen = tuple(m.strip() for m in metrics.split(",") if m.strip()) if metrics else METRICS
-    result = run_evaluate(read_table(real), read_table(synthetic),
-                          train=read_table(train) if train is not None else None,
-                          target=target, seed=seed, metrics=chosen)
+    real_frame, synthetic_frame = read_table(real), read_table(synthetic)
+    train_frame = read_table(train) if train is not None else None
+    groups = None
+    if sensitive is not None:  # checked before any work, so a typo costs nothing
+        groups = check_sensitive(real_frame.columns, [c.strip() for c in sensitive.split(",") if c.strip()])
+    if run is not None:
+        from qedm.privacy.card import read_card
+
+        read_card(run)
+    result = run_evaluate(real_frame, synthetic_frame, train=train_frame, target=target, seed=seed, metrics=chosen)
+    extra = {}
+    if "privacy" in chosen and train_frame is not None:
+        extra.update(privacy_audit(train_frame, real_frame, synthetic_frame))
+    fairness = None
+    if groups is not None:
+        fairness = fairness_scores(real_frame, synthetic_frame, groups, target=target, train=train_frame, seed=seed)
+        extra.update(fairness.summary())
     table = Table(title=f"{synthetic} vs {real}")
     table.add_column("metric")
     table.add_column("value", justify="right")
-    for name, value in result.summary().items():
+    summary = {**result.summary(), **extra}
+    for name, value in summary.items():
         table.add_row(name, "n/a" if value is None else f"{value:.4g}")
     console.print(table)
-    for note in result.notes:
+    if fairness is not None:
+        console.print(fairness.per_group.to_string(index=False), highlight=False, markup=False)
+    for note in result.notes + ([] if fairness is None else fairness.notes):
         console.print(f"note: {note}", highlight=False)
     if json_out is not None:
-        atomic_write_text(json_out, result.to_json())
+        import json
+
+        payload = result.to_dict()
+        payload["summary"] = {k: v for k, v in summary.items()}
+        if fairness is not None:
+            payload["fairness_per_group"] = json.loads(fairness.per_group.to_json(orient="records"))
+        atomic_write_text(json_out, json.dumps(payload, indent=2, default=str))
         console.print(f"wrote {json_out}")
+    if run is not None:
+        from qedm.privacy.card import add_evaluation
+
+        add_evaluation(run, summary)
+        console.print(f"added the evaluation summary to {run / 'card.json'}")
 
 
 @app.command()
