@@ -112,6 +112,7 @@ def sample(
     seed: Optional[int] = typer.Option(None, help="random seed (same seed, same samples)"),
     condition: list[str] = typer.Option([], "--condition", help="COLUMN=VALUE, e.g. target=1"),
     grid: Optional[Path] = typer.Option(None, help="PNG grid of the images (image runs)"),
+    watermark_key: Optional[str] = typer.Option(None, help="embed a keyed watermark (32 hex characters)"),
 ) -> None:
     """Draw synthetic rows from a trained run and write them atomically."""
     from qedm.runs import parse_conditions, sample_run
@@ -120,7 +121,7 @@ def sample(
     with _progress() as progress:
         task = progress.add_task("sampling", total=None)
         written = sample_run(run_dir, n, output, sampler=sampler, steps=steps, seed=seed,
-                             conditions=conditions, grid=grid,
+                             conditions=conditions, grid=grid, watermark_key=watermark_key,
                              progress=lambda step, total: progress.update(task, completed=step, total=total))
     console.print(f"wrote {n} samples to {', '.join(map(str, written))}")
 
@@ -289,6 +290,37 @@ def demo(
     console.print(result.table())
     console.print(result.verdict())
     console.print(f"everything is under {out}/ (summary.json, summary.md, samples, models)")
+
+
+watermark_app = typer.Typer(no_args_is_help=True, help="Keyed watermarks of synthetic tables.")
+app.add_typer(watermark_app, name="watermark")
+
+
+@watermark_app.command("detect")
+@friendly_errors
+def watermark_detect(
+    table: Path = typer.Argument(..., help="CSV/TSV/Parquet table to test"),
+    model: Path = typer.Option(..., "--model", help="the run directory whose samples were marked"),
+    key: str = typer.Option(..., "--key", help="the watermark key (32 hex characters)"),
+) -> None:
+    """Test a table for the watermark of KEY: prints the p-value and a verdict (at a 1 % false-positive rate)."""
+    from qedm.data import read_table
+    from qedm.privacy.watermark import check_key, detect
+    from qedm.runs import load_run_model
+
+    check_key(key)
+    result = detect(read_table(table), load_run_model(model).transformer, key)
+    console.print(f"{table}: {result['rows']} rows, p-value {result['p_value']:.4g} (z {result['z']:.2f}) -> "
+                  f"[bold]{result['verdict']}[/] at alpha {result['alpha']}", highlight=False)
+
+
+@watermark_app.command("keygen")
+@friendly_errors
+def watermark_keygen() -> None:
+    """Print a fresh random watermark key."""
+    from qedm.privacy.watermark import new_key
+
+    typer.echo(new_key())
 
 
 def _progress():

@@ -155,6 +155,7 @@ def sample_run(
     conditions: dict[str, str] | None = None,
     grid: str | Path | None = None,
     progress=None,
+    watermark_key: str | None = None,
 ) -> list[Path]:
     """Sample `n` rows (or images) from a run and write them; returns the paths written.
 
@@ -170,8 +171,17 @@ def sample_run(
         if grid is not None:
             raise ConfigError("--grid is for image runs; this run holds a table model")
         writer = _table_writer(output)
-    samples, labels = model.sample(n, sampler=sampler, steps=steps, seed=seed, conditions=conditions,
+    if watermark_key is not None:
+        from qedm.privacy.watermark import CANDIDATES, check_key, select_marked
+
+        check_key(watermark_key)
+        if model.is_image_model:
+            raise ConfigError("--watermark-key is for table runs; this run holds an image model")
+    draw = n if watermark_key is None else CANDIDATES * n
+    samples, labels = model.sample(draw, sampler=sampler, steps=steps, seed=seed, conditions=conditions,
                                    progress=progress, return_labels=True)
+    if watermark_key is not None:
+        samples = select_marked(samples, model.transformer, watermark_key, n)
     if not model.is_image_model:
         atomic_write(output, lambda tmp: writer(samples, tmp))
         return [output]
