@@ -14,6 +14,11 @@ from dataclasses import asdict, dataclass
 
 from qedm.errors import ConfigError
 
+# RDP orders searched for the (epsilon, delta) conversion: Opacus's defaults stop at 63, where the
+# conversion term log(1/delta) / (alpha - 1) alone is 0.18 at delta = 1e-5, so small epsilons
+# (the transform's share of epsilon = 1 is 0.1) need larger orders.
+ALPHAS = [1 + x / 10.0 for x in range(1, 100)] + list(range(12, 64)) + [80, 100, 128, 160, 200, 256, 320, 400,
+                                                                       512, 640, 800, 1024, 1500, 2048]
 TRANSFORM_SHARE = 0.1  # share of epsilon the transform's noisy counts are calibrated to (alone)
 SELECTION_SHARE = 0.1  # share of delta spent on releasing category labels
 
@@ -32,7 +37,7 @@ def rdp_epsilon(history: list[tuple[float, float, int]], delta: float) -> float:
 
     accountant = RDPAccountant()
     accountant.history = list(history)
-    return float(accountant.get_epsilon(delta))
+    return float(accountant.get_epsilon(delta, alphas=ALPHAS))
 
 
 def calibrate(history_of, target: float, delta: float, low: float = 0.05, high: float = 500.0) -> float:
