@@ -48,8 +48,8 @@ def check_private_config(cfg) -> None:
 
 def fit_private(model, data, *, run_dir=None, on_epoch=None):
     """Fit `model` (a QEDM with config.dp_epsilon set) on a DataFrame under (epsilon, delta)-DP."""
-    from qedm.diffusion.schedules import make_schedule
     from qedm.data.latent import IdentityLatent
+    from qedm.diffusion.schedules import make_schedule
     from qedm.privacy.dp import sgd_history, train_denoiser_dp
     from qedm.privacy.transform import fit_private_transform
     from qedm.training import torch_threads

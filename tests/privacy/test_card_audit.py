@@ -56,7 +56,8 @@ def test_cli_sample_marks_and_detect_finds_the_mark(run, tmp_path):
     out, _ = run
     runner = CliRunner()
     marked = tmp_path / "marked.csv"
-    assert runner.invoke(app, ["sample", str(out), "-n", "150", "-o", str(marked), "--watermark-key", KEY]).exit_code == 0
+    sampled = runner.invoke(app, ["sample", str(out), "-n", "150", "-o", str(marked), "--watermark-key", KEY])
+    assert sampled.exit_code == 0, sampled.output
     result = runner.invoke(app, ["watermark", "detect", str(marked), "--model", str(out), "--key", KEY])
     assert result.exit_code == 0 and "watermarked" in result.output
     bad = tmp_path / "bad.csv"

@@ -43,7 +43,8 @@ def test_dp_transform_keeps_no_raw_minimum_maximum_or_quantile(table):
     for spec in transformer.columns_:
         if spec["kind"] != "categorical":
             assert spec["min"] in edges and spec["max"] in edges  # bucket edges, not data values
-            assert spec["min"] <= table[spec["name"]].quantile(0.05) and spec["max"] >= table[spec["name"]].quantile(0.95)
+            column = table[spec["name"]]
+            assert spec["min"] <= column.quantile(0.05) and spec["max"] >= column.quantile(0.95)
     assert "row count" in public[0]
 
 
@@ -58,7 +59,8 @@ def test_rare_labels_are_not_released_and_public_labels_are():
         fit_private_transform(frame, 500.0, 1e-6, np.random.default_rng(0))  # too noisy to release any label
 
 
-@pytest.mark.parametrize("values,word", [({"dp_epsilon": 0}, "dp_epsilon"), ({"dp_epsilon": 1, "dp_delta": 1.0}, "dp_delta"),
+@pytest.mark.parametrize("values,word", [({"dp_epsilon": 0}, "dp_epsilon"),
+                                         ({"dp_epsilon": 1, "dp_delta": 1.0}, "dp_delta"),
                                          ({"dp_epsilon": 1, "dp_max_grad_norm": 0}, "dp_max_grad_norm")])
 def test_bad_dp_config_is_one_clear_error(values, word):
     with pytest.raises(ConfigError, match=word):
@@ -87,8 +89,8 @@ def test_cli_dp_fit_prints_the_guarantee_and_writes_the_card(table, tmp_path):
     assert printed.exit_code == 0 and "## Privacy" in printed.output
 
 
-@pytest.mark.parametrize("flags", [["--dp-epsilon", "0"], ["--dp-epsilon", "-2"], ["--dp-epsilon", "1", "--dp-delta", "1"],
-                                   ["--dp-epsilon", "1", "--dp-delta", "0"]])
+@pytest.mark.parametrize("flags", [["--dp-epsilon", "0"], ["--dp-epsilon", "-2"],
+                                   ["--dp-epsilon", "1", "--dp-delta", "1"], ["--dp-epsilon", "1", "--dp-delta", "0"]])
 def test_cli_bad_budget_writes_nothing(table, tmp_path, flags):
     data = tmp_path / "t.csv"
     table.to_csv(data, index=False)
