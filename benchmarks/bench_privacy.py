@@ -62,7 +62,7 @@ def curve(args) -> pd.DataFrame:
     for name in args.datasets:
         frame, target = load(name), dataset_info(name).target
         for denoiser in args.denoisers:
-            for epsilon in EPSILONS:
+            for epsilon in args.epsilons:
                 for seed in range(args.seeds):
                     train, holdout = split(frame, seed)
                     started = time.perf_counter()
@@ -160,9 +160,11 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--keys", type=int, default=10)
+    parser.add_argument("--epsilons", default="1,3,10,inf", help="comma-separated; inf = no DP")
     parser.add_argument("--out", type=Path, default=Path("runs/bench_privacy"))
     args = parser.parse_args()
     args.datasets, args.denoisers = args.datasets.split(","), args.denoisers.split(",")
+    args.epsilons = [float(e) for e in args.epsilons.split(",")]
     args.out.mkdir(parents=True, exist_ok=True)
     import torch
 
