@@ -209,7 +209,12 @@ def _default_evaluator(holdout, synthetic, train, target, seed, metrics=None) ->
     from qedm.evaluate import METRICS, evaluate
 
     chosen = tuple(metrics) if metrics else METRICS
-    return evaluate(holdout, synthetic, train=train, target=target, seed=seed, metrics=chosen).summary()
+    scores = evaluate(holdout, synthetic, train=train, target=target, seed=seed, metrics=chosen).summary()
+    if "privacy" in chosen and train is not None:  # SDMetrics' protection scores next to qedm's DCR / MIA
+        from qedm.privacy.audit import privacy_audit
+
+        scores.update(privacy_audit(train, holdout, synthetic, seed=seed))
+    return scores
 
 
 def _run_cell(name, seed, train, holdout, target, out_dir, factory, evaluate_fn, epochs,

@@ -42,8 +42,9 @@ def datasets() -> None:
     from qedm.data.datasets import list_datasets
 
     table = Table(title="bundled datasets")
-    for column in ("name", "rows", "columns", "column kinds", "target", "description"):
-        table.add_column(column)
+    table.add_column("name", no_wrap=True)  # names are what users type: never cut them
+    for column in ("rows", "columns", "column kinds", "target", "description"):
+        table.add_column(column, overflow="fold")
     for info in list_datasets():
         table.add_row(info.name, str(info.n_rows), str(info.n_columns), info.kinds,
                       str(info.target), info.description)
@@ -69,15 +70,21 @@ def fit(
     gradient: Optional[str] = typer.Option(None, help="backprop | parameter-shift | spsa"),
     config: Optional[Path] = typer.Option(None, "--config", help="YAML/JSON file of config values"),
     fresh: bool = typer.Option(False, "--fresh", help="start over instead of resuming"),
+    dp_epsilon: Optional[float] = typer.Option(None, help="train with (epsilon, delta)-DP: DP-SGD + DP transform"),
+    dp_delta: Optional[float] = typer.Option(None, help="delta of the DP guarantee (default 1e-5)"),
+    dp_max_grad_norm: Optional[float] = typer.Option(None, help="per-sample gradient clip C of DP-SGD (default 1)"),
+    dp_public_categories: Optional[bool] = typer.Option(None, "--dp-public-categories",
+                                                        help="category labels are public (a codebook lists them)"),
 ) -> None:
-    """Train a QEDM on a table and write the run directory (config, metrics, model, samples)."""
+    """Train a QEDM on a table and write the run directory (config, metrics, model, samples, card)."""
     from qedm.runs import fit_run, load_training_data, resolve_config
 
     training = load_training_data(data, dataset)
     cfg = resolve_config(config, denoiser=denoiser, epochs=epochs, n_qubits=n_qubits,
                          n_layers=n_layers, latent=latent, noise=noise,
                          condition_column=condition, seed=seed, backend=backend, shots=shots,
-                         gradient=gradient)
+                         gradient=gradient, dp_epsilon=dp_epsilon, dp_delta=dp_delta,
+                         dp_max_grad_norm=dp_max_grad_norm, dp_public_categories=dp_public_categories)
     console.print(f"fitting a [bold]{cfg.denoiser}[/] QEDM on {training.source}: "
                   f"{training.shape_text} -> {out}")
     if (out / "checkpoint.pt").is_file() and not fresh:
@@ -89,7 +96,8 @@ def fit(
         task = progress.add_task("training", total=total)
 
         def on_epoch(record: dict) -> None:
-            progress.update(task, completed=record["epoch"], description=f"loss {record['loss']:.4f}")
+            shown = f"epsilon {record['epsilon']:.3f}" if "epsilon" in record else f"loss {record['loss']:.4f}"
+            progress.update(task, completed=record["epoch"], description=shown)
 
         summary = _fit_maybe_distributed(fit_run, training, cfg, out, on_epoch=on_epoch, fresh=fresh)
     console.print(f"done in {summary['fit_seconds']:.1f} s of training; parameters "
@@ -99,6 +107,8 @@ def fit(
     if summary["reconstruction_error"] is not None:
         console.print(f"latent {summary['latent']}: reconstruction MSE {summary['reconstruction_error']:.4f} "
                       "(on the transformed training rows)")
+    console.print(f"privacy: {summary['privacy'] or 'none (no DP guarantee; pass --dp-epsilon)'}; "
+                  f"model card in {out / 'card.md'}", highlight=False)
 
 
 def _fit_maybe_distributed(fit_run, *args, **kwargs):
@@ -128,6 +138,7 @@ def sample(
                                         "for is met by rejection sampling"),
     max_tries: int = typer.Option(100, help="rejection sampling draws at most MAX_TRIES x n candidate rows"),
     grid: Optional[Path] = typer.Option(None, help="PNG grid of the images (image runs)"),
+    watermark_key: Optional[str] = typer.Option(None, help="embed a keyed watermark (32 hex characters)"),
 ) -> None:
     """Draw synthetic rows from a trained run and write them atomically."""
     from qedm.runs import parse_conditions, sample_run
@@ -143,6 +154,7 @@ def sample(
         task = progress.add_task("sampling", total=None)
         written = sample_run(run_dir, n, output, sampler=sampler, steps=steps, seed=seed,
                              conditions=conditions, grid=grid, max_tries=max_tries, on_rejection=on_rejection,
+                             watermark_key=watermark_key,
                              progress=lambda step, total: progress.update(task, completed=step, total=total))
     console.print(f"wrote {n} samples to {', '.join(map(str, written))}")
 
@@ -254,28 +266,75 @@ def evaluate(
     metrics: Optional[str] = typer.Option(None, help="comma-separated metric groups (default: all)"),
     seed: int = typer.Option(0, help="random seed of the detectors and utility models"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="also write the full result as JSON here"),
+    sensitive: Optional[str] = typer.Option(None, help="COL[,COL]: per-subgroup fidelity and TSTR fairness gaps"),
+    run: Optional[Path] = typer.Option(None, "--run", help="a run directory whose model card gets this summary"),
 ) -> None:
     """Score a synthetic table against real data: fidelity, detection, utility, diversity, privacy, MMD."""
     from qedm.atomic import atomic_write_text
     from qedm.data import read_table
     from qedm.evaluate import METRICS
     from qedm.evaluate import evaluate as run_evaluate
+    from qedm.privacy.audit import privacy_audit
+    from qedm.privacy.fairness import check_sensitive, fairness_scores
 
     chosen = tuple(m.strip() for m in metrics.split(",") if m.strip()) if metrics else METRICS
-    result = run_evaluate(read_table(real), read_table(synthetic),
-                          train=read_table(train) if train is not None else None,
-                          target=target, seed=seed, metrics=chosen)
+    real_frame, synthetic_frame = read_table(real), read_table(synthetic)
+    train_frame = read_table(train) if train is not None else None
+    groups = None
+    if sensitive is not None:  # checked before any work, so a typo costs nothing
+        groups = check_sensitive(real_frame.columns, [c.strip() for c in sensitive.split(",") if c.strip()])
+    if run is not None:
+        from qedm.privacy.card import read_card
+
+        read_card(run)
+    result = run_evaluate(real_frame, synthetic_frame, train=train_frame, target=target, seed=seed, metrics=chosen)
+    extra = {}
+    if "privacy" in chosen and train_frame is not None:
+        extra.update(privacy_audit(train_frame, real_frame, synthetic_frame))
+    fairness = None
+    if groups is not None:
+        fairness = fairness_scores(real_frame, synthetic_frame, groups, target=target, train=train_frame, seed=seed)
+        extra.update(fairness.summary())
     table = Table(title=f"{synthetic} vs {real}")
     table.add_column("metric")
     table.add_column("value", justify="right")
-    for name, value in result.summary().items():
+    summary = {**result.summary(), **extra}
+    for name, value in summary.items():
         table.add_row(name, "n/a" if value is None else f"{value:.4g}")
     console.print(table)
-    for note in result.notes:
+    if fairness is not None:
+        console.print(fairness.per_group.to_string(index=False), highlight=False, markup=False)
+    for note in result.notes + ([] if fairness is None else fairness.notes):
         console.print(f"note: {note}", highlight=False)
     if json_out is not None:
-        atomic_write_text(json_out, result.to_json())
+        import json
+
+        payload = result.to_dict()
+        payload["summary"] = {k: v for k, v in summary.items()}
+        if fairness is not None:
+            payload["fairness_per_group"] = json.loads(fairness.per_group.to_json(orient="records"))
+        atomic_write_text(json_out, json.dumps(payload, indent=2, default=str))
         console.print(f"wrote {json_out}")
+    if run is not None:
+        from qedm.privacy.card import add_evaluation
+
+        add_evaluation(run, summary)
+        console.print(f"added the evaluation summary to {run / 'card.json'}")
+
+
+@app.command()
+@friendly_errors
+def card(
+    run_dir: Path = typer.Argument(..., help="a run directory written by `qedm fit`"),
+    as_json: bool = typer.Option(False, "--json", help="print card.json instead of card.md"),
+) -> None:
+    """Print a run's model card (data fingerprint, config, versions, privacy guarantee, evaluation)."""
+    import json
+
+    from qedm.privacy.card import card_markdown, read_card
+
+    values = read_card(run_dir)
+    typer.echo(json.dumps(values, indent=2) if as_json else card_markdown(values))
 
 
 @app.command()
@@ -302,6 +361,37 @@ def demo(
                           "classical parameters' in the last epoch (grad_circuit_ratio in summary.json)",
                           highlight=False)
     console.print(f"everything is under {out}/ (summary.json, summary.md, samples, models)")
+
+
+watermark_app = typer.Typer(no_args_is_help=True, help="Keyed watermarks of synthetic tables.")
+app.add_typer(watermark_app, name="watermark")
+
+
+@watermark_app.command("detect")
+@friendly_errors
+def watermark_detect(
+    table: Path = typer.Argument(..., help="CSV/TSV/Parquet table to test"),
+    model: Path = typer.Option(..., "--model", help="the run directory whose samples were marked"),
+    key: str = typer.Option(..., "--key", help="the watermark key (32 hex characters)"),
+) -> None:
+    """Test a table for the watermark of KEY: prints the p-value and a verdict (at a 1 % false-positive rate)."""
+    from qedm.data import read_table
+    from qedm.privacy.watermark import check_key, detect
+    from qedm.runs import load_run_model
+
+    check_key(key)
+    result = detect(read_table(table), load_run_model(model).transformer, key)
+    console.print(f"{table}: {result['rows']} rows, p-value {result['p_value']:.4g} (z {result['z']:.2f}) -> "
+                  f"[bold]{result['verdict']}[/] at alpha {result['alpha']}", highlight=False)
+
+
+@watermark_app.command("keygen")
+@friendly_errors
+def watermark_keygen() -> None:
+    """Print a fresh random watermark key."""
+    from qedm.privacy.watermark import new_key
+
+    typer.echo(new_key())
 
 
 from qedm.serve.commands import register as _register_serve  # noqa: E402 - after friendly_errors

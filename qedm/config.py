@@ -50,6 +50,12 @@ class QEDMConfig:
     ema_decay: float = 0.999
     checkpoint_every: int = 25
     seed: int = 0
+    # Differential privacy (qedm.privacy): dp_epsilon set = DP-SGD with Opacus and a DP table
+    # transform, all under one (dp_epsilon, dp_delta) budget; None = an ordinary fit.
+    dp_epsilon: float | None = None
+    dp_delta: float = 1e-5
+    dp_max_grad_norm: float = 1.0
+    dp_public_categories: bool = False  # category labels come from a codebook (public), counts stay private
     # Sampling defaults.
     # Stochastic few-step DPM-Solver++(2M) SDE: at 20 steps it matched 1000-step DDPM on the
     # bundled table's fidelity and digits' FID (BENCHMARKS.md); deterministic samplers scored lower.
@@ -100,6 +106,12 @@ class QEDMConfig:
             raise ConfigError(f"guidance_scale must be >= 0, got {self.guidance_scale}")
         if not isinstance(self.device, str) or not re.fullmatch(r"cpu|mps|cuda(:\d+)?", self.device):
             raise ConfigError(f"device={self.device!r} is not a torch device: cpu, cuda, cuda:N or mps")
+        if self.dp_epsilon is not None:
+            from qedm.privacy.accounting import check_budget
+
+            check_budget(self.dp_epsilon, self.dp_delta)
+            if not self.dp_max_grad_norm > 0:
+                raise ConfigError(f"dp_max_grad_norm must be > 0, got {self.dp_max_grad_norm!r}")
 
     def __getattr__(self, name: str) -> Any:
         """A denoiser setting read as if it were flat: config.n_qubits is config.denoiser_config.n_qubits."""

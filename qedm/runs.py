@@ -24,7 +24,7 @@ from qedm.errors import ConfigError, DataError, QEDMError
 from qedm.gradient_health import gradient_warning
 from qedm.synthesizer import QEDM
 
-RUN_FILES = ("config.json", "metrics.jsonl", "checkpoint.pt", "samples.csv", "samples.npy")
+RUN_FILES = ("config.json", "metrics.jsonl", "checkpoint.pt", "samples.csv", "samples.npy", "card.json", "card.md")
 
 
 @dataclass
@@ -100,10 +100,14 @@ def fit_run(
     summary = {"fit_seconds": model.fit_seconds, "parameters": model.parameter_counts(),
                "epochs": len(model.history), "latent": config.resolved_latent,
                "reconstruction_error": model.reconstruction_error(),
-               "gradient_warning": gradient_warning(model.history)}
+               "gradient_warning": gradient_warning(model.history),
+               "privacy": None if model.privacy is None else model.privacy.text()}
     if not is_main_process():  # data-parallel training: rank 0 writes the model and samples
         return summary
     model.save(run_dir / "model")
+    from qedm.privacy.card import build_card, write_card
+
+    write_card(build_card(model, training.data, source=training.source, run_dir=run_dir), run_dir)
     samples = model.sample(len(training.data), seed=config.seed)
     if model.is_image_model:
         atomic_write(run_dir / "samples.npy", lambda tmp: _save_npy(tmp, samples))
@@ -160,6 +164,7 @@ def sample_run(
     progress=None,
     max_tries: int = 100,
     on_rejection: Callable[[RejectionStats], None] | None = None,
+    watermark_key: str | None = None,
 ) -> list[Path]:
     """Sample `n` rows (or images) from a run and write them; returns the paths written.
 
@@ -176,10 +181,19 @@ def sample_run(
         if grid is not None:
             raise ConfigError("--grid is for image runs; this run holds a table model")
         writer = _table_writer(output)
-    samples, labels = model.sample(n, sampler=sampler, steps=steps, seed=seed, conditions=conditions,
+    if watermark_key is not None:
+        from qedm.privacy.watermark import CANDIDATES, check_key, select_marked
+
+        check_key(watermark_key)
+        if model.is_image_model:
+            raise ConfigError("--watermark-key is for table runs; this run holds an image model")
+    draw = n if watermark_key is None else CANDIDATES * n
+    samples, labels = model.sample(draw, sampler=sampler, steps=steps, seed=seed, conditions=conditions,
                                    progress=progress, return_labels=True, max_tries=max_tries)
     if model.last_rejection is not None and on_rejection is not None:
         on_rejection(model.last_rejection)
+    if watermark_key is not None:
+        samples = select_marked(samples, model.transformer, watermark_key, n)
     if not model.is_image_model:
         atomic_write(output, lambda tmp: writer(samples, tmp))
         return [output]

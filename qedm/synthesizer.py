@@ -66,6 +66,7 @@ class QEDM:
         self.data_low: torch.Tensor | None = None  # per-feature range of the diffused data,
         self.data_high: torch.Tensor | None = None  # used to keep x0 predictions in range
         self.last_rejection = None  # RejectionStats of the last sample() that rejection-sampled
+        self.privacy = None  # qedm.privacy.accounting.PrivacyGuarantee of a DP fit, else None
 
     @property
     def device(self) -> torch.device:
@@ -88,6 +89,10 @@ class QEDM:
         """
         cfg = self.config
         self._reset_fitted()
+        if cfg.dp_epsilon is not None:  # DP-SGD and a DP transform, under one budget
+            from qedm.privacy.fit import fit_private
+
+            return fit_private(self, data, run_dir=run_dir, on_epoch=on_epoch)
         device = resolve_device(cfg.device)
         if _is_images(data):
             features, label_values, self.condition_name = data, labels, "label"
@@ -327,7 +332,8 @@ class QEDM:
                 "classes": self.classes,
                 "class_priors": self.class_priors, "class_dtype": self.class_dtype,
                 "condition_name": self.condition_name, "columns": self.columns,
-                "data_low": self.data_low.cpu().tolist(), "data_high": self.data_high.cpu().tolist()}
+                "data_low": self.data_low.cpu().tolist(), "data_high": self.data_high.cpu().tolist(),
+                "privacy": None if self.privacy is None else self.privacy.to_dict()}
         atomic_write_text(path / "meta.json", json.dumps(meta, default=_json_default))
         write_manifest(path, MODEL_FILES)  # sha256 of each file: `verify_manifest` refuses a changed one
         return path
@@ -365,6 +371,10 @@ class QEDM:
         model.history = meta.get("history", [])
         model.fit_seconds = meta.get("fit_seconds", 0.0)
         model.epochs, model.batch_size = meta.get("epochs"), meta.get("batch_size")
+        if meta.get("privacy") is not None:
+            from qedm.privacy.accounting import guarantee_from_dict
+
+            model.privacy = guarantee_from_dict(meta["privacy"])
         model.schedule = make_schedule(model.config.schedule, model.config.n_steps)
         model.denoiser = model.build_denoiser(meta["data_dim"])
         state = torch.load(path / "weights.pt", map_location="cpu", weights_only=True)

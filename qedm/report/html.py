@@ -28,6 +28,8 @@ EFFICIENCY_HEADERS = {
     "circuit_evals_per_step_parameter_shift": "circuit evals / step (parameter-shift, hardware)",
     "shots_per_step": "shots / step", "fit_seconds": "fit s", "sample_seconds": "sample s",
 }
+PRIVACY_COLUMNS = ("mia_auc", "dcr_synthetic_median", "dcr_holdout_median", "dcr_share_closer_than_holdout_p5",
+                   "exact_copy_share", "sdm_dcr_overfitting_protection", "sdm_disclosure_protection")
 
 
 def write_report(path: str | Path, results: pd.DataFrame, summary: pd.DataFrame, comparison: pd.DataFrame,
@@ -79,6 +81,14 @@ def render_html(results: pd.DataFrame, summary: pd.DataFrame, comparison: pd.Dat
              "Verdicts: Welch's t-test on the per-seed values (tie when p >= 0.05; with one seed any "
              "difference counts); the sentences give the 95% CIs and p-values.</p>",
              _verdict_table(comparison), _list(comparisons), ablation_html(results)]
+    privacy = [c for c in PRIVACY_COLUMNS if f"{c}_mean" in summary]
+    if privacy:
+        parts += ["<h2 id='privacy'>Privacy</h2>",
+                  "<p>qedm's distance to closest record and membership-inference AUC (0.5: the attacker "
+                  "cannot tell training rows from holdout rows), next to SDMetrics' DCROverfittingProtection and "
+                  "DisclosureProtection (1: best protected). Empirical checks, not guarantees; a DP fit's "
+                  "(epsilon, delta) is in its model card.</p>",
+                  _summary_table(summary, privacy, "privacy-table")]
     failed = results[results["status"] != "ok"]
     if len(failed):
         parts += ["<h2 class='failed'>Failed runs</h2>",

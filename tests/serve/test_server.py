@@ -189,17 +189,21 @@ def test_one_large_request_does_not_stall_small_ones(served):
     finished: dict[str, float] = {}
 
     def large():
-        assert _post(server, keys["full"], {"n": 15000, "seed": 1}).status_code == 200
+        assert _post(server, keys["full"], {"n": 40000, "seed": 1}).status_code == 200
         finished["large"] = time.monotonic()
 
+    started = time.monotonic()
     thread = threading.Thread(target=large)
     thread.start()
-    time.sleep(0.3)
+    time.sleep(0.1)
+    small = []
     for i in range(3):
+        begin = time.monotonic()
         assert _post(server, keys["full"], {"n": 5, "seed": i}).status_code == 200
-    finished["small"] = time.monotonic()
+        small.append(time.monotonic() - begin)
     thread.join(120)
-    assert finished["small"] < finished["large"]
+    # Each small request is answered in a fraction of the large one's time (the other worker serves it).
+    assert max(small) < 0.5 * (finished["large"] - started)
 
 
 def test_keys_never_in_the_log(served):
