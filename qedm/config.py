@@ -22,6 +22,7 @@ ENCODINGS = ("angle", "reupload", "amplitude", "iqp")
 ENTANGLERS = ("ring", "all")
 OBSERVABLES = ("z", "zz", "both")
 DIFF_METHODS = ("backprop", "parameter-shift", "spsa")
+CONDITION_KINDS = ("auto", "class", "continuous")
 
 
 @dataclass
@@ -62,6 +63,9 @@ class QEDMConfig:
     sample_steps: int | None = None  # None: the sampler's default (ddpm 200, ddim 50, dpm_solver(_sde) 20)
     # Conditional generation: a class column modelled with classifier-free guidance.
     condition_column: str | None = None
+    # "continuous" embeds the value (sampling accepts unseen values); "auto": continuous for
+    # float columns holding non-integer values, class otherwise.
+    condition_kind: str = "auto"
     guidance_scale: float = 1.0
     # Data.
     column_kinds: dict[str, str] = field(default_factory=dict)
@@ -81,6 +85,7 @@ class QEDMConfig:
         _one_of("entangler", self.entangler, ENTANGLERS)
         _one_of("observables", self.observables, OBSERVABLES)
         _one_of("diff_method", self.diff_method, DIFF_METHODS)
+        _one_of("condition_kind", self.condition_kind, CONDITION_KINDS)
         if self.encoding is not None:
             _one_of("encoding", self.encoding, ENCODINGS)
         if self.n_layers is not None:

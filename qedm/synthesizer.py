@@ -18,6 +18,7 @@ import torch
 from qedm import __version__
 from qedm.atomic import atomic_torch_save, atomic_write_text
 from qedm.config import QEDMConfig
+from qedm.data.condition import ValueCondition, is_continuous, null_condition
 from qedm.data.images import ImageTransformer
 from qedm.data.latent import latent_from_dict, make_latent
 from qedm.data.table import TableTransformer
@@ -52,6 +53,7 @@ class QEDM:
         self.class_priors: list[float] | None = None
         self.class_dtype: str | None = None
         self.condition_name: str | None = None  # the condition column, or "label" for images
+        self.value_condition: ValueCondition | None = None  # set when the condition is continuous
         self.columns: list[str] = []
         self.data_low: torch.Tensor | None = None  # per-feature range of the diffused data,
         self.data_high: torch.Tensor | None = None  # used to keep x0 predictions in range
@@ -132,6 +134,9 @@ class QEDM:
         """Class indices [N] of the condition values; remembers classes and their frequencies."""
         if values is None:
             return None
+        if isinstance(values, pd.Series) and is_continuous(values, self.config.condition_kind):
+            self.value_condition = ValueCondition.fit(self.condition_name, values)
+            return self.value_condition.encode(values)
         values = pd.Series(np.asarray(values))
         if values.isna().any():
             raise DataError(f"condition {self.condition_name!r} has missing values; fill or drop them first")
@@ -160,6 +165,11 @@ class QEDM:
                           shots=cfg.shots)
         if self.classes is not None:
             kwargs["n_classes"] = len(self.classes)
+        if self.value_condition is not None:
+            if cfg.denoiser == "quantum_dense":
+                raise ConfigError("denoiser 'quantum_dense' takes class labels only, not the continuous "
+                                  f"condition {self.condition_name!r}")
+            kwargs["continuous_condition"] = True
         return build_denoiser(cfg.denoiser, data_dim, **kwargs)
 
     # --------------------------------------------------------------- sample
@@ -196,7 +206,9 @@ class QEDM:
         matrix = self.latent.decode(rows.cpu().numpy())
         samples = self.transformer.inverse_transform(matrix)
         classes = None
-        if labels is not None:
+        if labels is not None and self.value_condition is not None:
+            classes = pd.Series(self.value_condition.decode(labels))
+        elif labels is not None:
             classes = pd.Series([self.classes[i] for i in labels.tolist()]).astype(self.class_dtype)
         if classes is not None and not self.is_image_model:
             column = self.condition_name
@@ -207,6 +219,8 @@ class QEDM:
 
     def _condition_labels(self, n: int, conditions: dict[str, Any] | None, seed: int) -> torch.Tensor | None:
         """Class labels to generate: the requested class, or draws from the training frequencies."""
+        if self.value_condition is not None:
+            return self._condition_values(n, conditions, seed)
         column = self.condition_name if self.classes is not None else None
         if conditions:
             unknown = [c for c in conditions if c != column]
@@ -223,6 +237,18 @@ class QEDM:
         priors = torch.tensor(self.class_priors, dtype=torch.float64)
         return torch.multinomial(priors, n, replacement=True, generator=generator)
 
+    def _condition_values(self, n: int, conditions: dict[str, Any] | None, seed: int) -> torch.Tensor:
+        """Standardised values [n] of a continuous condition: the requested one (any finite value,
+        also one never trained on), or draws from the training values at their frequencies."""
+        condition = self.value_condition
+        if conditions:
+            unknown = [c for c in conditions if c != condition.column]
+            if unknown:
+                raise ConfigError(f"cannot condition on {', '.join(map(str, unknown))}: "
+                                  f"this model was trained conditioned on {condition.column!r}")
+            return condition.encode(np.full(n, condition.parse(conditions[condition.column])))
+        return condition.draw(n, torch.Generator().manual_seed(seed + 7919))
+
     def _eps_fn(self, labels: torch.Tensor | None, scale: float):
         """The noise prediction the samplers call; with labels, classifier-free guidance."""
         model = self.denoiser
@@ -233,7 +259,7 @@ class QEDM:
             conditional = model(x, t, labels)
             if scale == 1.0:
                 return conditional
-            unconditional = model(x, t, torch.full_like(labels, -1))
+            unconditional = model(x, t, null_condition(labels))
             return unconditional + scale * (conditional - unconditional)
 
         return guided
@@ -276,6 +302,7 @@ class QEDM:
                 "fit_seconds": self.fit_seconds, "classes": self.classes,
                 "class_priors": self.class_priors, "class_dtype": self.class_dtype,
                 "condition_name": self.condition_name, "columns": self.columns,
+                "value_condition": None if self.value_condition is None else self.value_condition.to_dict(),
                 "data_low": self.data_low.tolist(), "data_high": self.data_high.tolist()}
         atomic_write_text(path / "meta.json", json.dumps(meta, default=_json_default))
         return path
@@ -297,6 +324,8 @@ class QEDM:
         model.class_priors = meta.get("class_priors")
         model.class_dtype = meta.get("class_dtype")
         model.condition_name = meta.get("condition_name")
+        if meta.get("value_condition") is not None:
+            model.value_condition = ValueCondition.from_dict(meta["value_condition"])
         model.columns = meta.get("columns", [])
         model.data_low = torch.tensor(meta["data_low"])
         model.data_high = torch.tensor(meta["data_high"])

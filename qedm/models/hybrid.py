@@ -49,7 +49,7 @@ class HybridDenoiser(nn.Module):
                  n_blocks: int = 1, time_dim: int = 32, encoding: str = "reupload", entangler: str = "ring",
                  observables: str = "both", diff_method: str = "backprop", shots: int | None = None,
                  init: str = "small", dropout: float = 0.0, n_classes: int | None = None,
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, continuous_condition: bool = False) -> None:
         super().__init__()
         from qedm.quantum.circuits import VQC  # lazy: classical-only users skip the quantum stack
 
@@ -68,10 +68,10 @@ class HybridDenoiser(nn.Module):
             "data_dim": data_dim, "n_qubits": n_qubits, "n_layers": n_layers, "hidden": hidden,
             "n_blocks": n_blocks, "time_dim": time_dim, "encoding": encoding, "entangler": entangler,
             "observables": observables, "diff_method": diff_method, "shots": shots, "init": init,
-            "dropout": dropout, "n_classes": n_classes, "seed": seed,
+            "dropout": dropout, "n_classes": n_classes, "seed": seed, "continuous_condition": continuous_condition,
         }
         with seeded_init(seed):
-            self.stem = ConditionedInput(data_dim, hidden, time_dim, n_classes)
+            self.stem = ConditionedInput(data_dim, hidden, time_dim, n_classes, continuous_condition)
             self.blocks = nn.Sequential(*(ResidualBlock(hidden, dropout) for _ in range(n_blocks)))
             self.vqc = VQC(n_qubits, n_layers, encoding=encoding, entangler=entangler, observables=observables,
                            init=init, shots=shots, diff_method=diff_method, seed=seed)

@@ -9,14 +9,14 @@ from torch import nn
 
 from qedm.errors import ConfigError
 from qedm.models.classical import seeded_init
-from qedm.models.embeddings import LabelEmbedding, SinusoidalTimeEmbedding, check_int
+from qedm.models.embeddings import SinusoidalTimeEmbedding, check_int, make_condition_embedding
 from qedm.models.hybrid import check_circuit_choices
 
 
 class QuantumDenoiser(nn.Module):
     """eps(x_t, t[, y]): x_t [B, data_dim], t LongTensor [B] -> [B, data_dim].
 
-    z = Linear([x_t, sinusoidal(t)]) (+ a learned offset per class)   [B, n_inputs]
+    z = Linear([x_t, sinusoidal(t)]) (+ a learned offset per class or value)   [B, n_inputs]
     q = VQC(z)                                                        [B, n_outputs]
     eps = Linear(q)                                                   [B, data_dim]
     Meant for a compressed latent (data_dim <= n_qubits); with angle-type encodings the read-in
@@ -28,7 +28,8 @@ class QuantumDenoiser(nn.Module):
     def __init__(self, data_dim: int, n_qubits: int = 6, n_layers: int = 3, time_dim: int = 8,
                  encoding: str = "reupload", entangler: str = "ring", observables: str = "both",
                  diff_method: str = "backprop", shots: int | None = None, init: str = "small",
-                 n_classes: int | None = None, seed: int | None = None) -> None:
+                 n_classes: int | None = None, seed: int | None = None,
+                 continuous_condition: bool = False) -> None:
         super().__init__()
         from qedm.quantum.circuits import VQC  # lazy: classical-only users skip the quantum stack
 
@@ -42,13 +43,14 @@ class QuantumDenoiser(nn.Module):
             "data_dim": data_dim, "n_qubits": n_qubits, "n_layers": n_layers, "time_dim": time_dim,
             "encoding": encoding, "entangler": entangler, "observables": observables,
             "diff_method": diff_method, "shots": shots, "init": init, "n_classes": n_classes, "seed": seed,
+            "continuous_condition": continuous_condition,
         }
         with seeded_init(seed):
             self.time_embed = SinusoidalTimeEmbedding(time_dim)
             self.vqc = VQC(n_qubits, n_layers, encoding=encoding, entangler=entangler, observables=observables,
                            init=init, shots=shots, diff_method=diff_method, seed=seed)
             self.read_in = nn.Linear(data_dim + time_dim, self.vqc.n_inputs)
-            self.label_embed = LabelEmbedding(n_classes, self.vqc.n_inputs) if n_classes else None
+            self.label_embed = make_condition_embedding(n_classes, continuous_condition, self.vqc.n_inputs)
             self.read_out = nn.Linear(self.vqc.n_outputs, data_dim)
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
