@@ -234,18 +234,19 @@ def _print_physics(name: str, training, synthetic, *, J, boundary, other_basis, 
     if name not in PHYSICS_CHECKS:
         raise ConfigError(f"--physics {name!r} is not one of: {', '.join(PHYSICS_CHECKS)}")
     report = evaluate_tfim(training, synthetic, J=J, boundary=boundary, other_basis=other_basis, seed=seed)
-    table = Table(title=f"TFIM ({boundary}, J={J:g}): snapshots vs the exact ground state")
-    for column in ("h", "observable", "exact", "synthetic", "nearest-field baseline"):
+    table = Table(title=f"TFIM ({boundary}, J={J:g}): snapshots vs the exact ground state "
+                        "(± shot-noise standard error; baseline: the nearest training field)")
+    for column in ("h", "observable", "exact", "synthetic", "nearest-field"):
         table.add_column(column, justify="right")
     pivot = {(r.h, r.observable, r.source): r for r in report.itertuples()}
     for r in report[report["source"] == "synthetic"].itertuples():
         base = pivot.get((r.h, r.observable, "nearest_field_baseline"))
         if r.observable.startswith("tv_"):
-            exact = f"floor {r.tv_floor:.3f} ± {r.stderr:.3f}"
+            exact = f"floor {r.tv_floor:.3f}"
             cells = [f"{r.estimate:.3f}", "" if base is None else f"{base.estimate:.3f}"]
         else:
-            exact = f"{r.exact:.4f}"
-            cells = [f"{r.estimate:.4f} ± {r.stderr:.4f}", "" if base is None else f"{base.estimate:.4f} ± {base.stderr:.4f}"]
+            exact = f"{r.exact:.3f}"
+            cells = [f"{r.estimate:.3f} ± {r.stderr:.3f}", "" if base is None else f"{base.estimate:.3f} ± {base.stderr:.3f}"]
         table.add_row(f"{r.h:g}", r.observable, exact, *cells)
     console.print(table)
     if json_out is not None:

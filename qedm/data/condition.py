@@ -52,12 +52,12 @@ class ValueCondition:
         return cls(column, float(numbers.mean()), scale, distinct.tolist(), (counts / counts.sum()).tolist())
 
     def encode(self, values) -> torch.Tensor:
-        """Standardised float32 tensor [N] of raw values."""
-        return torch.as_tensor((np.asarray(values, dtype=float) - self.mean) / self.scale, dtype=torch.float32)
+        """Standardised float64 tensor [N] of raw values (float64, so decode gives them back exactly)."""
+        return torch.as_tensor((np.asarray(values, dtype=float) - self.mean) / self.scale, dtype=torch.float64)
 
     def decode(self, encoded: torch.Tensor) -> np.ndarray:
-        """Raw values [N] of standardised ones."""
-        return encoded.double().numpy() * self.scale + self.mean
+        """Raw values [N] of standardised ones (rounded to 12 decimals: undoes the float64 round trip)."""
+        return np.round(encoded.double().numpy() * self.scale + self.mean, 12)
 
     def parse(self, value: Any) -> float:
         """A requested value (CLI values arrive as text) as a finite float; errors name the column."""
