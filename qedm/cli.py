@@ -246,7 +246,8 @@ def _print_physics(name: str, training, synthetic, *, J, boundary, other_basis, 
             cells = [f"{r.estimate:.3f}", "" if base is None else f"{base.estimate:.3f}"]
         else:
             exact = f"{r.exact:.3f}"
-            cells = [f"{r.estimate:.3f} ± {r.stderr:.3f}", "" if base is None else f"{base.estimate:.3f} ± {base.stderr:.3f}"]
+            cells = [f"{r.estimate:.3f} ± {r.stderr:.3f}",
+                     "" if base is None else f"{base.estimate:.3f} ± {base.stderr:.3f}"]
         table.add_row(f"{r.h:g}", r.observable, exact, *cells)
     console.print(table)
     if json_out is not None:
