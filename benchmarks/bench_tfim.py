@@ -158,6 +158,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="hybrid,quantum,classical")
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seed-list", default=None, help="comma-separated seeds to run instead of 0..SEEDS-1 "
+                                                          "(to run seeds side by side)")
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--shots", type=int, default=500)
     parser.add_argument("--out", type=Path, default=Path("runs/bench_tfim"))
@@ -165,7 +167,8 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     with torch_threads(1):
-        cells = run_cells([m for m in args.models.split(",") if m], range(args.seeds), args.epochs, args.shots,
+        seeds = [int(s) for s in args.seed_list.split(",")] if args.seed_list else range(args.seeds)
+        cells = run_cells([m for m in args.models.split(",") if m], seeds, args.epochs, args.shots,
                           args.out, args.fresh)
     summary = summarise(cells)
     atomic_write_csv(summary, args.out / "summary.csv")

@@ -40,6 +40,9 @@ class TFIMChain:
         for name in ("h", "J"):
             if not np.isfinite(getattr(self, name)):
                 raise ConfigError(f"{name} must be a finite number, got {getattr(self, name)!r}")
+        if self.J < 0 and self.boundary == "periodic" and self.n % 2:
+            # Frustrated ring: its ground state may lie in the odd sector, which ground_state skips.
+            raise ConfigError(f"J={self.J} < 0 needs an even n or open ends (a frustrated ring of n={self.n})")
 
     @property
     def bonds(self) -> list[tuple[int, int]]:
@@ -122,7 +125,7 @@ def _cached_ground_state(chain: TFIMChain) -> GroundState:
     if h_even.shape[0] <= 64:
         values, vectors = np.linalg.eigh(h_even.toarray())
     else:
-        start = np.ones(h_even.shape[0])  # overlaps the ground state (Perron-Frobenius in the X basis)
+        start = np.ones(h_even.shape[0])  # overlaps the ground state (its amplitudes share one sign for J >= 0)
         values, vectors = eigsh(h_even, k=1, which="SA", v0=start, tol=1e-12, maxiter=10_000)
     v = vectors[:, 0]
     half = len(v)

@@ -89,3 +89,10 @@ def test_chain_arguments_are_checked():
         TFIMChain(1, 1.0)
     with pytest.raises(ConfigError, match="h must be"):
         TFIMChain(8, float("nan"))
+
+
+def test_antiferromagnet_maps_to_the_ferromagnet_and_frustrated_rings_are_refused():
+    # Flipping every other spin maps J -> -J on an even ring: same spectrum, same ground energy.
+    assert abs(ground_state(TFIMChain(8, 0.7, -1.0)).energy - ground_state(TFIMChain(8, 0.7, 1.0)).energy) < 1e-9
+    with pytest.raises(ConfigError, match="frustrated"):
+        TFIMChain(9, 0.7, -1.0, "periodic")
