@@ -164,16 +164,21 @@ def main() -> None:
     parser.add_argument("--shots", type=int, default=500)
     parser.add_argument("--out", type=Path, default=Path("runs/bench_tfim"))
     parser.add_argument("--fresh", action="store_true")
+    parser.add_argument("--summary-only", action="store_true", help="summarise the cells in OUT, fit nothing")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.summary_only:
+        cells = pd.concat([pd.read_csv(p) for p in sorted((args.out / "cells").glob("*.csv"))], ignore_index=True)
     with torch_threads(1):
         seeds = [int(s) for s in args.seed_list.split(",")] if args.seed_list else range(args.seeds)
-        cells = run_cells([m for m in args.models.split(",") if m], seeds, args.epochs, args.shots,
-                          args.out, args.fresh)
+        if not args.summary_only:
+            cells = run_cells([m for m in args.models.split(",") if m], seeds, args.epochs, args.shots,
+                              args.out, args.fresh)
     summary = summarise(cells)
     atomic_write_csv(summary, args.out / "summary.csv")
-    text = (f"mean absolute error vs exact over fields (TV: the distance), mean ± std over "
-            f"{cells['seed'].nunique()} seeds, {args.shots} shots per field, {args.epochs} epochs\n\n"
+    seeds_per_model = cells.groupby("model")["seed"].nunique().to_dict()
+    text = (f"mean absolute error vs exact over fields (TV: the distance), mean ± std over seeds "
+            f"{seeds_per_model}, {args.shots} shots per field, {args.epochs} epochs\n\n"
             f"unseen fields {UNSEEN}:\n\n{markdown(summary, cells, 'unseen')}\n\n"
             f"seen fields {SEEN}:\n\n{markdown(summary, cells, 'seen')}\n\n"
             f"per unseen field, |estimate - exact|:\n\n{per_field_markdown(cells, UNSEEN)}\n")
