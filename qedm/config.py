@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from qedm.choices import DENOISERS, LATENTS, NOISE_SOURCES, SAMPLERS, SCHEDULES, one_of, positive_int
+from qedm.choices import CONDITION_KINDS, DENOISERS, LATENTS, NOISE_SOURCES, SAMPLERS, SCHEDULES, one_of, positive_int
 from qedm.errors import ConfigError
 from qedm.models.configs import DenoiserConfig, make_denoiser_config, setting_names
 
@@ -63,6 +63,9 @@ class QEDMConfig:
     sample_steps: int | None = None  # None: the sampler's default (ddpm 200, ddim 50, dpm_solver(_sde) 20)
     # Conditional generation: a class column modelled with classifier-free guidance.
     condition_column: str | None = None
+    # "continuous" embeds the value (sampling accepts unseen values); "auto": continuous for
+    # float columns holding non-integer values, class otherwise.
+    condition_kind: str = "auto"
     guidance_scale: float = 1.0
     # Data.
     column_kinds: dict[str, str] = field(default_factory=dict)
@@ -88,6 +91,7 @@ class QEDMConfig:
         for name in ("epochs", "batch_size"):  # None: scaled with the rows (qedm.scaling)
             if getattr(self, name) is not None:
                 positive_int(name, getattr(self, name))
+        one_of("condition_kind", self.condition_kind, CONDITION_KINDS)
         if self.threads is not None:
             positive_int("threads", self.threads)
         if self.latent_dim is not None:

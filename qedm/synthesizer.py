@@ -20,6 +20,7 @@ from qedm.atomic import atomic_torch_save, atomic_write_text
 from qedm.choices import positive_int
 from qedm.conditions import Condition, as_conditions, rejection_sample
 from qedm.config import QEDMConfig
+from qedm.data.condition import ValueCondition, is_continuous, null_condition
 from qedm.data.images import ImageTransformer
 from qedm.data.latent import latent_from_dict, make_latent
 from qedm.data.table import TableTransformer
@@ -62,6 +63,7 @@ class QEDM:
         self.class_priors: list[float] | None = None
         self.class_dtype: str | None = None
         self.condition_name: str | None = None  # the condition column, or "label" for images
+        self.value_condition: ValueCondition | None = None  # set when the condition is continuous
         self.columns: list[str] = []
         self.data_low: torch.Tensor | None = None  # per-feature range of the diffused data,
         self.data_high: torch.Tensor | None = None  # used to keep x0 predictions in range
@@ -158,6 +160,9 @@ class QEDM:
         """Class indices [N] of the condition values; remembers classes and their frequencies."""
         if values is None:
             return None
+        if isinstance(values, pd.Series) and is_continuous(values, self.config.condition_kind):
+            self.value_condition = ValueCondition.fit(self.condition_name, values)
+            return self.value_condition.encode(values)
         values = pd.Series(np.asarray(values))
         if values.isna().any():
             raise DataError(f"condition {self.condition_name!r} has missing values; fill or drop them first")
@@ -177,6 +182,11 @@ class QEDM:
             supplied.update(n_steps=cfg.n_steps, schedule=self.schedule)
         if self.classes is not None:
             supplied["n_classes"] = len(self.classes)
+        if self.value_condition is not None:
+            if cfg.denoiser == "quantum_dense":
+                raise ConfigError("denoiser 'quantum_dense' takes class labels only, not the continuous "
+                                  f"condition {self.condition_name!r}")
+            supplied["continuous_condition"] = True
         return build_denoiser(cfg.denoiser, data_dim, cfg.denoiser_config, **supplied)
 
     # --------------------------------------------------------------- sample
@@ -219,17 +229,21 @@ class QEDM:
 
         samples, self.last_rejection = rejection_sample(draw, int(n), rejected, max_candidates=max_tries * int(n))
         if return_labels:
-            labels = samples[self.condition_name].to_numpy() if self.classes is not None else None
+            conditioned = self.classes is not None or self.value_condition is not None
+            labels = samples[self.condition_name].to_numpy() if conditioned else None
             return samples, labels
         return samples
 
     def _split_conditions(self, conditions: list[Condition]) -> tuple[Any, list[Condition]]:
-        """(the class value to guide towards or None, the conditions left to rejection sampling)."""
+        """(the class or continuous value to guide towards, or None; the conditions left to rejection sampling)."""
         guided, rejected = None, []
-        trained = self.condition_name if self.classes is not None else None
+        trained = self.condition_name if self.classes is not None or self.value_condition is not None else None
         for condition in conditions:
             if condition.column == trained and condition.is_equality and guided is None:
-                guided = _match_class(condition.value, self.classes, trained)
+                if self.value_condition is not None:  # any finite value, also one never trained on
+                    guided = self.value_condition.parse(condition.value)
+                else:
+                    guided = _match_class(condition.value, self.classes, trained)
             elif self.is_image_model:
                 what = f"conditioned on {trained!r}" if trained else "without a condition"
                 raise ConfigError(f"cannot condition on {condition}: this image model was trained {what}; "
@@ -256,7 +270,9 @@ class QEDM:
         matrix = self.latent.decode(rows.cpu().numpy())
         samples = self.transformer.inverse_transform(matrix)
         classes = None
-        if labels is not None:
+        if labels is not None and self.value_condition is not None:
+            classes = pd.Series(self.value_condition.decode(labels))
+        elif labels is not None:
             classes = pd.Series([self.classes[i] for i in labels.tolist()]).astype(self.class_dtype)
         if classes is not None and not self.is_image_model:
             column = self.condition_name
@@ -266,7 +282,12 @@ class QEDM:
         return samples
 
     def _condition_labels(self, n: int, value: Any, seed: int) -> torch.Tensor | None:
-        """Class labels to generate: the class `value` (if not None), or draws from the training frequencies."""
+        """Labels to generate [n]: the class (or continuous value) `value` if not None, else draws
+        from the training frequencies (classes) or the training values (continuous)."""
+        if self.value_condition is not None:
+            condition, generator = self.value_condition, torch.Generator().manual_seed(seed + 7919)
+            values = condition.draw(n, generator) if value is None else condition.encode(np.full(n, value))
+            return values.to(self.device)
         if value is not None:
             return torch.full((n,), self.classes.index(value), dtype=torch.long, device=self.device)
         if self.classes is None:
@@ -285,7 +306,7 @@ class QEDM:
             conditional = model(x, t, labels)
             if scale == 1.0:
                 return conditional
-            unconditional = model(x, t, torch.full_like(labels, -1))
+            unconditional = model(x, t, null_condition(labels))
             return unconditional + scale * (conditional - unconditional)
 
         return guided
@@ -332,6 +353,7 @@ class QEDM:
                 "classes": self.classes,
                 "class_priors": self.class_priors, "class_dtype": self.class_dtype,
                 "condition_name": self.condition_name, "columns": self.columns,
+                "value_condition": None if self.value_condition is None else self.value_condition.to_dict(),
                 "data_low": self.data_low.cpu().tolist(), "data_high": self.data_high.cpu().tolist(),
                 "privacy": None if self.privacy is None else self.privacy.to_dict()}
         atomic_write_text(path / "meta.json", json.dumps(meta, default=_json_default))
@@ -365,6 +387,8 @@ class QEDM:
         model.class_priors = meta.get("class_priors")
         model.class_dtype = meta.get("class_dtype")
         model.condition_name = meta.get("condition_name")
+        if meta.get("value_condition") is not None:
+            model.value_condition = ValueCondition.from_dict(meta["value_condition"])
         model.columns = meta.get("columns", [])
         model.data_low = torch.tensor(meta["data_low"])
         model.data_high = torch.tensor(meta["data_high"])

@@ -91,8 +91,9 @@ def train_denoiser(
 ) -> TrainState:
     """Train `model(x_t, t[, y])` to predict the noise added to rows of `data: [N, d]`.
 
-    `labels: [N]` (class indices) turns on classifier-free guidance training: each label is
-    replaced by the null class (-1) with probability `label_dropout`.
+    `labels: [N]` (class indices, or float values of a continuous condition) turns on
+    classifier-free guidance training: each label is replaced by the null class (-1, or NaN for
+    values) with probability `label_dropout`.
     `noise` names the engine of the forward-process noise ("prng" or "qrng"); with "prng"
     one seeded generator drives shuffling and noise, so a resumed run matches an unbroken one.
     `ema_decay` > 0 keeps an exponential moving average of the weights (decay warmed up as
@@ -187,8 +188,8 @@ class _EMA:
 
 
 def _drop_labels(y: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:
-    """Replace labels by the null class (the last index of the embedding) with probability p."""
-    null = y.new_full(y.shape, -1)
+    """Replace labels by the null class (-1; NaN for continuous values) with probability p."""
+    null = y.new_full(y.shape, float("nan") if torch.is_floating_point(y) else -1)
     drop = (torch.rand(y.shape, generator=generator) < p).to(y.device)
     return torch.where(drop, null, y)
 

@@ -148,3 +148,27 @@ def test_config_file_settings_apply_to_the_denoiser_the_command_line_names(tmp_p
     assert (config.denoiser, config.hidden, config.n_blocks, config.epochs) == ("classical", 32, 1, 4)
     with pytest.raises(ConfigError, match="'n_qubits'.*'classical' denoiser"):
         resolve_config(small_config, denoiser="classical", n_qubits=4)
+
+def test_fit_on_tfim_then_sample_an_unseen_field_and_check_the_physics(tmp_path, small_config):
+    run = tmp_path / "tfim"
+    result = invoke("fit", "--dataset", "tfim_z", "--condition-column", "h", "--out", run,
+                    "--config", small_config, "--epochs", 1, "--denoiser", "classical")
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "h09.csv"
+    result = invoke("sample", run, "-n", 40, "--condition", "h=0.9", "-o", out, "--seed", 1)
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(out)
+    assert np.allclose(frame["h"], 0.9) and frame.shape == (40, 9)
+    from qedm.data.datasets import load_dataset
+
+    train = tmp_path / "train.csv"
+    load_dataset("tfim_z").to_csv(train, index=False)
+    report = tmp_path / "physics.json"
+    result = invoke("evaluate", train, out, "--physics", "tfim", "--json", report)
+    assert result.exit_code == 0, result.output
+    assert "abs_mz" in result.output and "nearest-field" in result.output
+    rows = json.loads(report.read_text())
+    assert {r["source"] for r in rows} == {"synthetic", "nearest_field_baseline"}
+    assert {r["observable"] for r in rows} == {"abs_mz", "zz", "tv_z"}
+    result = runner.invoke(app, ["evaluate", str(train), str(out), "--physics", "ising"])
+    assert result.exit_code == 1 and "--physics 'ising' is not one of: tfim" in result.output

@@ -5,6 +5,8 @@ sdmetrics' bundled demo (student placements), and, when the optional package `st
 installed, its bundled tables (fair affairs survey, ANES 1996, RAND health insurance
 experiment). "fair" is the real imbalanced
 table: its target `rate_marriage` has a 1.6 % rare class (1 = very poor) and a 5.5 % one (2).
+The TFIM snapshot tables (tfim_z, tfim_x) are made by qedm itself (qedm.science): exact ground
+states, sampled with a fixed seed on every load, so nothing is stored or downloaded.
 """
 from __future__ import annotations
 
@@ -101,7 +103,14 @@ def _load_randhie() -> pd.DataFrame:
     return df
 
 
+def _load_tfim(basis: str) -> pd.DataFrame:
+    from qedm.science.snapshots import load_bundled
+
+    return load_bundled(basis)
+
+
 _SK = "scikit-learn (bundled)"
+_TFIM = "qedm.science (exact diagonalisation, regenerated on load)"
 _REGISTRY: dict[str, tuple[DatasetInfo, Callable[[], pd.DataFrame]]] = {
     info.name: (info, loader)
     for info, loader in [
@@ -132,6 +141,11 @@ _REGISTRY: dict[str, tuple[DatasetInfo, Callable[[], pd.DataFrame]]] = {
         (DatasetInfo("randhie", 20190, 10, "5 numeric, 1 integer, 4 categorical", "idp",
                      "RAND health insurance experiment: visits, coinsurance, deductible plan (idp), health",
                      "statsmodels (bundled)", requires="statsmodels"), _load_randhie),
+        (DatasetInfo("tfim_z", 5000, 9, "1 numeric, 8 categorical", "h",
+                     "Transverse-field Ising chain (8 periodic sites) ground-state snapshots in the Z "
+                     "basis, 500 per field h = 0.2..2.0", _TFIM), lambda: _load_tfim("z")),
+        (DatasetInfo("tfim_x", 5000, 9, "1 numeric, 8 categorical", "h",
+                     "The same chains' snapshots in the X basis", _TFIM), lambda: _load_tfim("x")),
         (DatasetInfo("digits", 1797, 65, "64 pixel (8x8 image), 1 categorical", "target",
                      "Handwritten digits, 8x8 grey levels 0..16; see load_digits_images()", _SK,
                      kind="image"), _load_digits_frame),

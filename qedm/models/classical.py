@@ -43,7 +43,8 @@ class ClassicalDenoiser(nn.Module):
 
     def __init__(self, data_dim: int, hidden: int = ClassicalConfig.hidden, n_blocks: int = ClassicalConfig.n_blocks,
                  time_dim: int = ClassicalConfig.time_dim, dropout: float = ClassicalConfig.dropout,
-                 n_classes: int | None = None, seed: int | None = None) -> None:
+                 n_classes: int | None = None, seed: int | None = None,
+                 continuous_condition: bool = False) -> None:
         super().__init__()
         data_dim = check_int("data_dim", data_dim)
         hidden = check_int("hidden", hidden)
@@ -55,9 +56,9 @@ class ClassicalDenoiser(nn.Module):
         self.data_dim, self.hidden, self.n_blocks, self.time_dim = data_dim, hidden, n_blocks, time_dim
         self.config: dict[str, Any] = {"data_dim": data_dim, "hidden": hidden, "n_blocks": n_blocks,
                                        "time_dim": time_dim, "dropout": dropout, "n_classes": n_classes,
-                                       "seed": seed}
+                                       "seed": seed, "continuous_condition": continuous_condition}
         with seeded_init(seed):
-            self.stem = ConditionedInput(data_dim, hidden, time_dim, n_classes)
+            self.stem = ConditionedInput(data_dim, hidden, time_dim, n_classes, continuous_condition)
             self.blocks = nn.Sequential(*(ResidualBlock(hidden, dropout) for _ in range(n_blocks)))
             self.out = nn.Sequential(nn.SiLU(), nn.Linear(hidden, data_dim))
 
@@ -71,14 +72,16 @@ class ClassicalDenoiser(nn.Module):
 
     @staticmethod
     def count_parameters(data_dim: int, hidden: int = ClassicalConfig.hidden, n_blocks: int = ClassicalConfig.n_blocks,
-                         time_dim: int = ClassicalConfig.time_dim, n_classes: int | None = None) -> int:
+                         time_dim: int = ClassicalConfig.time_dim, n_classes: int | None = None,
+                         continuous_condition: bool = False) -> int:
         """Closed form: (1 + 2 n_blocks) h^2 + (2 d + time_dim + 3 + 2 n_blocks) h + d (+ labels)."""
-        return (ConditionedInput.count_parameters(data_dim, hidden, time_dim, n_classes)
+        return (ConditionedInput.count_parameters(data_dim, hidden, time_dim, n_classes, continuous_condition)
                 + n_blocks * ResidualBlock.count_parameters(hidden) + hidden * data_dim + data_dim)
 
 
 def matched_classical_hidden(data_dim: int, target_params: int, n_blocks: int = ClassicalConfig.n_blocks,
-                             time_dim: int = ClassicalConfig.time_dim, n_classes: int | None = None) -> int:
+                             time_dim: int = ClassicalConfig.time_dim, n_classes: int | None = None,
+                             continuous_condition: bool = False) -> int:
     """The ClassicalDenoiser width whose parameter count is closest to `target_params` (>= 1).
 
     The count is quadratic in the width, so the real root is computed and its neighbours
@@ -88,7 +91,7 @@ def matched_classical_hidden(data_dim: int, target_params: int, n_blocks: int = 
     data_dim = check_int("data_dim", data_dim)
 
     def count(h: int) -> int:
-        return ClassicalDenoiser.count_parameters(data_dim, h, n_blocks, time_dim, n_classes)
+        return ClassicalDenoiser.count_parameters(data_dim, h, n_blocks, time_dim, n_classes, continuous_condition)
 
     a = 1 + 2 * n_blocks
     b = count(1) - count(0) - a  # the linear coefficient, read off the closed form

@@ -57,18 +57,64 @@ class LabelEmbedding(nn.Module):
         return self.table(torch.where(y < 0, torch.full_like(y, self.n_classes), y))
 
 
+class ValueEmbedding(nn.Module):
+    """A continuous condition (e.g. a field h, standardised) as a vector, plus a "no value" vector.
+
+    y: FloatTensor [B] of standardised values, NaN for "no value" (classifier-free guidance);
+    y=None means no value for every row. The value is expanded into Fourier features
+    [y, sin(2 pi f_k y), cos(2 pi f_k y)] with a few low, fixed frequencies f_k (smooth in y, so
+    the model interpolates between training values), then a small MLP: [B] -> [B, dim].
+    """
+
+    def __init__(self, dim: int, n_frequencies: int = 4, max_frequency: float = 1.0) -> None:
+        super().__init__()
+        check_int("dim", dim)
+        check_int("n_frequencies", n_frequencies)
+        freqs = max_frequency * 2.0 ** (torch.arange(n_frequencies, dtype=torch.float32) - n_frequencies + 1)
+        self.register_buffer("freqs", freqs, persistent=False)
+        self.mlp = nn.Sequential(nn.Linear(1 + 2 * n_frequencies, dim), nn.SiLU(), nn.Linear(dim, dim))
+        self.null = nn.Parameter(torch.zeros(dim))
+
+    def forward(self, y: torch.Tensor | None, batch: int) -> torch.Tensor:
+        if y is None:
+            return self.null.expand(batch, -1)
+        if y.shape != (batch,) or not torch.is_floating_point(y):
+            raise DataError(f"condition values y must be a float tensor [B={batch}], "
+                            f"got {y.dtype} of shape {tuple(y.shape)}")
+        missing = torch.isnan(y)
+        v = torch.where(missing, torch.zeros_like(y), y).to(self.freqs.dtype)[:, None]
+        angles = 2 * math.pi * v * self.freqs[None, :]
+        emb = self.mlp(torch.cat([v, torch.sin(angles), torch.cos(angles)], dim=1))
+        return torch.where(missing[:, None], self.null.expand(batch, -1).to(emb.dtype), emb)
+
+    @staticmethod
+    def count_parameters(dim: int, n_frequencies: int = 4) -> int:
+        return (2 + 2 * n_frequencies) * dim + (dim + 1) * dim + dim
+
+
+def make_condition_embedding(n_classes: int | None, continuous: bool, dim: int) -> nn.Module | None:
+    """The condition's embedding: a class table, a value embedding, or None (unconditional)."""
+    if continuous and n_classes:
+        raise ConfigError("a denoiser is conditioned on classes (n_classes) or on a value (continuous), not both")
+    if continuous:
+        return ValueEmbedding(dim)
+    return LabelEmbedding(n_classes, dim) if n_classes else None
+
+
 class ConditionedInput(nn.Module):
     """The stem shared by MLP-style denoisers: x_t [B, d], t [B], y -> hidden [B, hidden].
 
-    h = Linear(x_t) + MLP(sinusoidal(t)) (+ label vector), the TabDDPM recipe.
+    h = Linear(x_t) + MLP(sinusoidal(t)) (+ label or value vector), the TabDDPM recipe.
+    `continuous=True` conditions on a float value y [B] (NaN = none) instead of a class.
     """
 
-    def __init__(self, data_dim: int, hidden: int, time_dim: int, n_classes: int | None = None) -> None:
+    def __init__(self, data_dim: int, hidden: int, time_dim: int, n_classes: int | None = None,
+                 continuous: bool = False) -> None:
         super().__init__()
         self.time_embed = SinusoidalTimeEmbedding(time_dim)
         self.time_mlp = nn.Sequential(nn.Linear(time_dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden))
         self.in_proj = nn.Linear(data_dim, hidden)
-        self.label_embed = LabelEmbedding(n_classes, hidden) if n_classes else None
+        self.label_embed = make_condition_embedding(n_classes, continuous, hidden)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         h = self.in_proj(x) + self.time_mlp(self.time_embed(t))
@@ -79,9 +125,11 @@ class ConditionedInput(nn.Module):
         return h
 
     @staticmethod
-    def count_parameters(data_dim: int, hidden: int, time_dim: int, n_classes: int | None = None) -> int:
+    def count_parameters(data_dim: int, hidden: int, time_dim: int, n_classes: int | None = None,
+                         continuous: bool = False) -> int:
         """Trainable parameters of the stem, in closed form."""
         labels = (n_classes + 1) * hidden if n_classes else 0
+        labels += ValueEmbedding.count_parameters(hidden) if continuous else 0
         return (data_dim + 1) * hidden + (time_dim + 1) * hidden + (hidden + 1) * hidden + labels
 
 

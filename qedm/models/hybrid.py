@@ -65,7 +65,8 @@ class HybridDenoiser(nn.Module):
                  encoding: str = _D.encoding, entangler: str = _D.entangler, observables: str = _D.observables,
                  gradient: str = _D.gradient, shots: int | None = _D.shots, backend: str = _D.backend,
                  init: str = _D.init, dropout: float = _D.dropout, design: str = _D.design,
-                 n_classes: int | None = None, seed: int | None = None) -> None:
+                 n_classes: int | None = None, seed: int | None = None,
+                 continuous_condition: bool = False) -> None:
         super().__init__()
         from qedm.quantum.circuits import VQC  # lazy: classical-only users skip the quantum stack
 
@@ -87,9 +88,10 @@ class HybridDenoiser(nn.Module):
             "n_blocks": n_blocks, "time_dim": time_dim, "encoding": encoding, "entangler": entangler,
             "observables": observables, "gradient": gradient, "shots": shots, "backend": backend,
             "init": init, "dropout": dropout, "design": design, "n_classes": n_classes, "seed": seed,
+            "continuous_condition": continuous_condition,
         }
         with seeded_init(seed):
-            self.stem = ConditionedInput(data_dim, hidden, time_dim, n_classes)
+            self.stem = ConditionedInput(data_dim, hidden, time_dim, n_classes, continuous_condition)
             self.blocks = nn.Sequential(*(ResidualBlock(hidden, dropout) for _ in range(n_blocks)))
             self.vqc = VQC(n_qubits, n_layers, encoding=encoding, entangler=entangler, observables=observables,
                            init=init, shots=shots, diff_method=gradient, seed=seed, backend=backend)

@@ -10,7 +10,7 @@ from torch import nn
 from qedm.errors import ConfigError
 from qedm.models.classical import seeded_init
 from qedm.models.configs import QuantumConfig
-from qedm.models.embeddings import LabelEmbedding, SinusoidalTimeEmbedding, check_int
+from qedm.models.embeddings import SinusoidalTimeEmbedding, check_int, make_condition_embedding
 from qedm.models.hybrid import check_circuit_choices
 
 _D = QuantumConfig  # the defaults of the constructor below
@@ -19,7 +19,7 @@ _D = QuantumConfig  # the defaults of the constructor below
 class QuantumDenoiser(nn.Module):
     """eps(x_t, t[, y]): x_t [B, data_dim], t LongTensor [B] -> [B, data_dim].
 
-    z = Linear([x_t, sinusoidal(t)]) (+ a learned offset per class)   [B, n_inputs]
+    z = Linear([x_t, sinusoidal(t)]) (+ a learned offset per class or value)   [B, n_inputs]
     q = VQC(z)                                                        [B, n_outputs]
     eps = Linear(q)                                                   [B, data_dim]
     Meant for a compressed latent (data_dim <= n_qubits); with angle-type encodings the read-in
@@ -34,7 +34,7 @@ class QuantumDenoiser(nn.Module):
                  time_dim: int = _D.time_dim, encoding: str = _D.encoding, entangler: str = _D.entangler,
                  observables: str = _D.observables, gradient: str = _D.gradient, shots: int | None = _D.shots,
                  backend: str = _D.backend, init: str = _D.init, n_classes: int | None = None,
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, continuous_condition: bool = False) -> None:
         super().__init__()
         from qedm.quantum.circuits import VQC  # lazy: classical-only users skip the quantum stack
 
@@ -48,14 +48,14 @@ class QuantumDenoiser(nn.Module):
             "data_dim": data_dim, "n_qubits": n_qubits, "n_layers": n_layers, "time_dim": time_dim,
             "encoding": encoding, "entangler": entangler, "observables": observables,
             "gradient": gradient, "shots": shots, "backend": backend, "init": init, "n_classes": n_classes,
-            "seed": seed,
+            "seed": seed, "continuous_condition": continuous_condition,
         }
         with seeded_init(seed):
             self.time_embed = SinusoidalTimeEmbedding(time_dim)
             self.vqc = VQC(n_qubits, n_layers, encoding=encoding, entangler=entangler, observables=observables,
                            init=init, shots=shots, diff_method=gradient, seed=seed, backend=backend)
             self.read_in = nn.Linear(data_dim + time_dim, self.vqc.n_inputs)
-            self.label_embed = LabelEmbedding(n_classes, self.vqc.n_inputs) if n_classes else None
+            self.label_embed = make_condition_embedding(n_classes, continuous_condition, self.vqc.n_inputs)
             self.read_out = nn.Linear(self.vqc.n_outputs, data_dim)
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
