@@ -2,6 +2,7 @@
 
 from qedm.quantum.circuits import VQC, entangler_pairs, observable_list
 from qedm.quantum.gates import gate_matrix
+from qedm.quantum.hardware import expectations
 from qedm.quantum.ir import Observable, Op, Param
 from qedm.quantum.simulator import apply_gate, expval_z, probabilities, run_ops
 
@@ -12,6 +13,7 @@ __all__ = [
     "Param",
     "apply_gate",
     "entangler_pairs",
+    "expectations",
     "expval_z",
     "gate_matrix",
     "observable_list",
