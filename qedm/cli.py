@@ -52,6 +52,29 @@ def datasets() -> None:
 
 @app.command()
 @friendly_errors
+def devices() -> None:
+    """List the calibrated devices available offline (qiskit-ibm-runtime fake backends) and check them."""
+    from qedm.quantum.devices import list_devices
+
+    table = Table(title="calibrated devices (offline snapshots)")
+    for column in ("name", "qubits", "T1 us", "T2 us", "1q err", "2q err", "readout err", "1q/2q/readout ns",
+                   "calibrated"):
+        table.add_column(column)
+    summaries = list_devices()
+    for s in summaries:
+        table.add_row(s.name, str(s.n_qubits), f"{s.t1_us:.0f}", f"{s.t2_us:.0f}", f"{s.error_1q:.2e}",
+                      f"{s.error_2q:.2e}", f"{s.readout_error:.3f}",
+                      f"{s.duration_1q_ns:.0f}/{s.duration_2q_ns:.0f} ({s.two_qubit_gate})/{s.readout_ns:.0f}",
+                      s.calibration_date[:10])
+    console.print(table)
+    for s in summaries:
+        if s.problems:
+            console.print(f"[yellow]calibration warning[/] {s.name}: {len(s.problems)} violation(s), e.g. "
+                          f"{s.problems[0]}", highlight=False)
+
+
+@app.command()
+@friendly_errors
 def fit(
     data: Optional[Path] = typer.Argument(None, help="CSV/TSV/Parquet/JSON table to learn"),
     out: Path = typer.Option(..., "--out", "-o", help="run directory to write (resumed if it exists)"),

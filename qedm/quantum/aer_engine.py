@@ -12,8 +12,8 @@ import numpy as np
 import torch
 
 from qedm.errors import require
-from qedm.quantum.device_noise import ProgramNoise
 from qedm.quantum.device_emulator import apply_local
+from qedm.quantum.device_noise import ProgramNoise
 from qedm.quantum.device_program import DeviceProgram, amplitude_state, gate_angles
 
 EXTRA = "hardware"

@@ -105,7 +105,8 @@ class DeviceEmulator:
                 a, b = ins.qubits
                 flush(a)
                 flush(b)
-                rho = apply_superoperator(rho, self.two_qubit[(ins.name, ins.qubits)], [self._wire(b), self._wire(a)], k)
+                sop = self.two_qubit[(ins.name, ins.qubits)]
+                rho = apply_superoperator(rho, sop, [self._wire(b), self._wire(a)], k)  # qubit b is the MSB
         for q in list(pending):
             flush(q)
         for q in self.program.measured:  # relaxation during measurement, where the device reports it

@@ -107,7 +107,9 @@ def validate_calibration(backend) -> list[str]:
         if t2 is not None and t2 <= 0:
             problems.append(f"qubit {q}: T2={t2 * 1e6:.1f} us is not positive")
         if t1 is not None and t2 is not None and t2 > 2 * t1:
-            problems.append(f"qubit {q}: T2={t2 * 1e6:.1f} us > 2*T1={2 * t1 * 1e6:.1f} us (unphysical; clipped to 2*T1)")
+            problems.append(
+                f"qubit {q}: T2={t2 * 1e6:.1f} us > 2*T1={2 * t1 * 1e6:.1f} us (unphysical; clipped to 2*T1)"
+            )
     target = backend.target
     for name in target.operation_names:
         for qargs, props in (target[name] or {}).items():

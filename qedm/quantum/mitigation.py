@@ -7,7 +7,7 @@ extrapolate to zero noise. Richardson and linear extrapolation are linear in the
 so Mitiq is asked once for the weights (its extrapolation of unit vectors) and the weights are
 applied to all rows and observables in one product; exponential extrapolation (asymptote 0, as
 for Pauli expectations under depolarizing noise) is Mitiq's `ExpFactory` fit done batched:
-a least-squares line through log|E| with the sign of the unscaled value.
+a weighted least-squares line through log|E| (Mitiq's weights) with the sign of the unscaled value.
 """
 
 from __future__ import annotations
@@ -53,11 +53,14 @@ def extrapolate(values: torch.Tensor, scales: tuple[int, ...], factory: str) -> 
     lam = torch.tensor(scales, dtype=values.dtype, device=values.device)
     sign = torch.sign(values[0])
     sign = torch.where(sign == 0, torch.ones_like(sign), sign)
-    y = torch.log((values * sign).clamp_min(1e-12))  # [S, B, m]
-    lc = lam - lam.mean()
-    slope = torch.tensordot(lc, y - y.mean(0), dims=([0], [0])) / (lc * lc).sum()
-    intercept = y.mean(0) - slope * lam.mean()
-    return sign * torch.exp(intercept).clamp(max=1.0)
+    shifted = (values * sign).clamp_min(1e-12)  # [S, B, m]
+    y, w = torch.log(shifted), shifted  # Mitiq's polyfit weights sqrt|y|: squared residual weights |y|
+    lam = lam[:, None, None]
+    sw = w.sum(0)
+    lam_bar, y_bar = (w * lam).sum(0) / sw, (w * y).sum(0) / sw
+    slope = (w * (lam - lam_bar) * (y - y_bar)).sum(0) / (w * (lam - lam_bar) ** 2).sum(0)
+    intercept = y_bar - slope * lam_bar
+    return sign * torch.exp(intercept)
 
 
 def invert_readout(probs: torch.Tensor, matrices: dict) -> torch.Tensor:
