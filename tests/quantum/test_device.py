@@ -210,3 +210,48 @@ def test_missing_extra_names_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "qiskit_ibm_runtime.fake_provider", None)
     with pytest.raises(MissingExtraError, match=r"qedm\[hardware\]"):
         load_device("fake_nairobi")
+
+
+class FaultyBackend(DeviceBackend):
+    """Fails (or hangs) on the calls listed in `faults` (call number -> 'error' | 'hang')."""
+
+    def __init__(self, faults, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.faults, self.calls = faults, 0
+
+    def estimate(self, circuit, x, weights, shift=None, generator=None):
+        self.calls += 1
+        fault = self.faults.get(self.calls)
+        if fault == "error":
+            raise RuntimeError(f"device busy (call {self.calls})")
+        if fault == "hang":
+            import time
+
+            time.sleep(2.0)
+        return super().estimate(circuit, x, weights, shift, generator)
+
+
+def test_fallback_loses_no_rows_and_records_each_fallback(caplog):
+    from qedm.quantum.backends.resilient import ResilientBackend
+    from qedm.quantum.provenance import device_provenance
+
+    vqc = _vqc(2, "angle")
+    # batch 1 fails once then succeeds on retry; batch 2 fails twice (falls back); batch 3 hangs past the timeout
+    faulty = FaultyBackend({2: "error", 4: "error", 5: "error", 6: "hang", 7: "hang"}, "fake_nairobi", shots=100)
+    faulty.program(vqc)  # transpile before the clock starts
+    backend = ResilientBackend(faulty, retries=1, timeout_s=1.0)
+    batches = [_inputs(vqc, 5, seed=s) for s in range(4)]
+    outs = []
+    with caplog.at_level("WARNING", logger="qedm.quantum"):
+        for x in batches:
+            xx, w = vqc._resolve(x, None)
+            outs.append(backend.submit(vqc, xx, w).result())
+    assert [o.shape for o in outs] == [(5, 3)] * 4 and all(bool(torch.isfinite(o).all()) for o in outs)
+    assert [f["rows"] for f in backend.fallbacks] == [5, 5]
+    assert "RuntimeError: device busy" in backend.fallbacks[0]["reason"]
+    assert "timed out" in backend.fallbacks[1]["reason"]
+    assert torch.allclose(outs[2], vqc.exact_expectations(batches[2]).to(outs[2].dtype))  # exact simulator rows
+    assert sum("exact statevector simulator" in r.message for r in caplog.records) == 2
+    prov = device_provenance(backend, vqc)
+    assert len(prov["fallbacks"]) == 2 and prov["shots"] == 100
+    assert prov["two_qubit_gates"] >= 1 and prov["estimated_qpu_seconds"] > 0

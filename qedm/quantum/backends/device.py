@@ -41,7 +41,8 @@ class DeviceBackend(BackendBase):
         self.seed = seed
         self.device = load_device(device)
         self._programs: dict = {}
-        self.usage = {"circuit_executions": 0, "total_shots": 0, "calls": 0}
+        self.usage = {"circuit_executions": 0, "total_shots": 0, "calls": 0, "qpu_seconds": 0.0}
+        self._seconds: dict = {}
 
     # ----- compilation, cached per template structure ---------------------------------------
     def compiled(self, circuit, scale: int = 1):
@@ -75,6 +76,12 @@ class DeviceBackend(BackendBase):
         xx = x.double() if program.amplitude is not None else None
         self.usage["circuit_executions"] += theta.shape[0]
         self.usage["total_shots"] += theta.shape[0] * (shots or 0)
+        if shots:
+            if id(program) not in self._seconds:
+                from qedm.quantum.provenance import program_seconds
+
+                self._seconds[id(program)] = program_seconds(program, self.device)
+            self.usage["qpu_seconds"] += theta.shape[0] * shots * self._seconds[id(program)]
         if self.engine == "aer":
             from qedm.quantum.aer_engine import aer_probabilities
 
