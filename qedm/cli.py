@@ -130,6 +130,9 @@ def sample(
     seed: Optional[int] = typer.Option(None, help="random seed (same seed, same samples)"),
     condition: list[str] = typer.Option([], "--condition", help="COLUMN=VALUE, e.g. target=1"),
     grid: Optional[Path] = typer.Option(None, help="PNG grid of the images (image runs)"),
+    backend: Optional[str] = typer.Option(None, help="run the circuits on a device (see `qedm devices`)"),
+    shots: Optional[int] = typer.Option(None, help="shots per circuit on --backend (default: exact)"),
+    mitigation: str = typer.Option("none", help="none | readout | zne | readout+zne (with --backend)"),
 ) -> None:
     """Draw synthetic rows from a trained run and write them atomically."""
     from qedm.runs import parse_conditions, sample_run
@@ -138,9 +141,16 @@ def sample(
     with _progress() as progress:
         task = progress.add_task("sampling", total=None)
         written = sample_run(run_dir, n, output, sampler=sampler, steps=steps, seed=seed,
-                             conditions=conditions, grid=grid,
-                             progress=lambda step, total: progress.update(task, completed=step, total=total))
+                             conditions=conditions, grid=grid, device=backend, shots=shots,
+                             mitigation=mitigation, progress=lambda step, total: progress.update(task, completed=step, total=total))
     console.print(f"wrote {n} samples to {', '.join(map(str, written))}")
+    if backend is not None:
+        import json
+
+        prov = json.loads(Path(written[-1]).read_text())
+        console.print(f"device {prov['backend']} ({prov['engine']}): {prov['circuit_executions']} circuit executions, "
+                      f"{prov['total_shots']} shots, ~{prov['estimated_qpu_seconds']:.0f} QPU s estimated, "
+                      f"{len(prov['fallbacks'])} fallback(s)", highlight=False)
 
 
 @app.command()

@@ -154,14 +154,25 @@ def sample_run(
     conditions: dict[str, str] | None = None,
     grid: str | Path | None = None,
     progress=None,
+    device: str | None = None,
+    shots: int | None = None,
+    mitigation: str = "none",
 ) -> list[Path]:
     """Sample `n` rows (or images) from a run and write them; returns the paths written.
 
     Tables go to .csv/.tsv/.parquet; images to .npy ([n, H, W] on the input's scale) and,
-    with `grid`, a PNG grid of them.
+    with `grid`, a PNG grid of them. With `device` (e.g. "fake_nairobi") every circuit runs on that
+    device backend with `shots` and `mitigation`; its provenance goes to OUTPUT.provenance.json.
     """
     output = Path(output)
     model = load_run_model(run_dir)
+    attached = None
+    if device is not None:
+        from qedm.quantum.device_run import attach_device
+
+        attached = attach_device(model.denoiser, device, shots, mitigation, seed=0 if seed is None else seed)
+    elif shots is not None or mitigation != "none":
+        raise ConfigError("--shots and --mitigation need --backend DEVICE")
     if model.is_image_model:
         if output.suffix.lower() != ".npy":
             raise DataError(f"cannot write images to {output}: use a .npy file name")
@@ -173,6 +184,11 @@ def sample_run(
                                    progress=progress, return_labels=True)
     if not model.is_image_model:
         atomic_write(output, lambda tmp: writer(samples, tmp))
+        if attached is not None:
+            from qedm.quantum.device_run import attached_provenance
+            from qedm.quantum.provenance import write_provenance
+
+            return [output, write_provenance(Path(f"{output}.provenance.json"), attached_provenance(attached))]
         return [output]
     atomic_write(output, lambda tmp: _save_npy(tmp, samples))
     written = [output]

@@ -29,6 +29,8 @@ def check_engine(engine: str) -> str:
 class DeviceBackend(BackendBase):
     """A calibrated fake device: transpilation, device noise, shots, mitigation; see the module docstring."""
 
+    owns_estimate = True  # shots and mitigation live here, not in the VQC's estimator
+
     def __init__(self, device: str, shots: int | None = None, mitigation: str = "none", engine: str = "qedm",
                  zne_factory: str = "richardson", seed: int = 0) -> None:
         from qedm.quantum.devices import check_device, load_device

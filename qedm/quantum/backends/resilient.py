@@ -22,6 +22,8 @@ log = logging.getLogger("qedm.quantum")
 class ResilientBackend(BackendBase):
     """`primary` with retries, a per-call timeout and an exact-simulator fallback."""
 
+    owns_estimate = True  # shots and mitigation live here, not in the VQC's estimator
+
     def __init__(self, primary, retries: int = 2, timeout_s: float | None = None, fallback=None) -> None:
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
             raise ConfigError(f"retries must be a non-negative integer, got {retries!r}")
