@@ -1,0 +1,72 @@
+"""Device emulation speed: qedm's density-matrix engine vs Qiskit Aer's density-matrix method.
+
+Both run the SAME transpiled program (a 6-qubit, 2-layer angle-encoded VQC transpiled for
+fake_nairobi, with its routing SWAPs) with the SAME device noise (Aer's from_backend channels)
+on B = 256 rows, exact noisy expectations, in one process, interleaved, 1 thread each
+(torch.set_num_threads(1), Aer max_parallel_threads=1). Transpilation and noise construction
+happen once before the clock (they are cached per template). The Aer time includes binding the
+256 circuits (qedm's includes computing the angles). Reported: medians over --runs and the ratio.
+
+    .venv/bin/python benchmarks/bench_hardware.py --runs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--rows", type=int, default=256)
+    parser.add_argument("--qubits", type=int, default=6)
+    parser.add_argument("--device", default="fake_nairobi")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+
+    import qiskit_aer
+
+    from qedm.quantum import VQC
+    from qedm.quantum.aer_engine import aer_circuits
+    from qedm.quantum.backends.device import DeviceBackend
+    from qedm.quantum.device_program import angles
+
+    vqc = VQC(args.qubits, 2, encoding="angle", seed=1, init="uniform", dtype=torch.complex128)
+    x = torch.rand(args.rows, args.qubits, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    dev = DeviceBackend(args.device)
+    program, noise, emulator = dev.compiled(vqc)
+    xx, w = vqc._resolve(x, None)
+    sim = qiskit_aer.AerSimulator(method="density_matrix", noise_model=noise.aer_noise_model(),
+                                  max_parallel_threads=1, max_parallel_experiments=1)
+    print(f"{args.device}: {args.qubits} logical -> {program.n_active} device qubits, depth {program.depth}, "
+          f"{program.count(2)} two-qubit gates, {len(program.instructions)} native gates, B={args.rows}")
+
+    def run_qedm():
+        with torch.no_grad():
+            theta = angles(vqc.ops(), xx, w, vqc.dtype)
+            return emulator.probabilities(theta) @ vqc.signs.double()
+
+    def run_aer():
+        theta = angles(vqc.ops(), xx, w, vqc.dtype)
+        result = sim.run(aer_circuits(program, theta, None, measure=False), shots=1).result()
+        return [result.data(i)["probabilities"] for i in range(args.rows)]
+
+    run_qedm()
+    run_aer()
+    times = {"qedm": [], "aer": []}
+    for _ in range(args.runs):
+        for name, fn in (("qedm", run_qedm), ("aer", run_aer)):
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print(f"qedm engine {med['qedm']:.3f} s, Aer density_matrix {med['aer']:.3f} s (medians of {args.runs}); "
+          f"qedm is {med['aer'] / med['qedm']:.1f}x faster")
+
+
+if __name__ == "__main__":
+    main()
