@@ -4,8 +4,9 @@ rho is [B, 2**k, 2**k] over the program's k active qubits; active qubit j is emu
 so a state index is Qiskit's little-endian integer. Every native gate is followed by its device
 error (Kraus operators from `device_noise`), as in Aer. Runs of one-qubit gates (with their
 errors) on a qubit are composed into ONE batched [B, 4, 4] superoperator before they touch rho,
-and each two-qubit gate with its error is one fixed [16, 16] superoperator: rho is visited about
-once per two-qubit gate plus once per qubit, not once per native gate. All of it is torch, so
+and consecutive gates on one qubit pair (a SWAP's three CNOTs, the one-qubit gates between
+them) are composed into one [B, 16, 16] block: rho is visited about once per pair block plus
+once per qubit, not once per native gate. All of it is torch, so
 exact expectations are differentiable w.r.t. the angles (and so x and the weights).
 Returns the measured logical bits' distribution [B, 2**n] in qedm's order (wire 0 = MSB), with
 the device's readout error applied.
@@ -88,9 +89,18 @@ class DeviceEmulator:
         else:
             rho = torch.zeros(batch, dim, dim, dtype=torch.complex128, device=theta.device)
             rho[:, 0, 0] = 1
-        pending: dict[int, torch.Tensor] = {}
+        pending: dict[int, torch.Tensor] = {}  # qubit -> composed one-qubit superoperator [(B,) 4, 4]
+        blocks: dict[tuple[int, int], torch.Tensor] = {}  # (hi, lo) -> composed two-qubit block [(B,) 16, 16]
+        owner: dict[int, tuple[int, int]] = {}  # qubit -> the open block holding it
 
-        def flush(q: int) -> None:
+        def flush_block(pair: tuple[int, int]) -> None:
+            nonlocal rho
+            sop = blocks.pop(pair)
+            for q in pair:
+                owner.pop(q)
+            rho = apply_superoperator(rho, sop, [self._wire(pair[0]), self._wire(pair[1])], k)
+
+        def flush_one(q: int) -> None:
             nonlocal rho
             sop = pending.pop(q, None)
             if sop is not None:
@@ -100,15 +110,31 @@ class DeviceEmulator:
             if len(ins.qubits) == 1:
                 q = ins.qubits[0]
                 sop = self._one_qubit_sop(ins.name, q, angle)
-                pending[q] = sop if q not in pending else sop @ pending[q]
-            else:
-                a, b = ins.qubits
-                flush(a)
-                flush(b)
-                sop = self.two_qubit[(ins.name, ins.qubits)]
-                rho = apply_superoperator(rho, sop, [self._wire(b), self._wire(a)], k)  # qubit b is the MSB
+                if q in owner:  # absorbed into the open block on q
+                    pair = owner[q]
+                    blocks[pair] = lift(sop, pair.index(q)) @ blocks[pair]
+                else:
+                    pending[q] = sop if q not in pending else sop @ pending[q]
+                continue
+            a, b = ins.qubits
+            gate = self.two_qubit[(ins.name, ins.qubits)]  # matrix order (b, a): b is the MSB
+            pair = owner.get(a)
+            if pair is not None and owner.get(b) == pair:
+                blocks[pair] = (gate if pair == (b, a) else swap_qubits(gate)) @ blocks[pair]
+                continue
+            for q in (a, b):
+                if q in owner:
+                    flush_block(owner[q])
+            block = gate
+            for q in (b, a):
+                if q in pending:
+                    block = block @ lift(pending.pop(q), (b, a).index(q))
+            blocks[(b, a)] = block
+            owner[a] = owner[b] = (b, a)
+        for pair in list(blocks):
+            flush_block(pair)
         for q in list(pending):
-            flush(q)
+            flush_one(q)
         for q in self.program.measured:  # relaxation during measurement, where the device reports it
             err = self.noise_sop.get(("measure", (q,)))
             if err is not None:
@@ -127,6 +153,26 @@ class DeviceEmulator:
     def probabilities(self, theta: torch.Tensor, x: torch.Tensor | None = None, readout: bool = True) -> torch.Tensor:
         """Distribution of the n measured logical bits [B, 2**n] in qedm order (wire 0 = MSB)."""
         return logical_marginal(self.active_probabilities(theta, x, readout), self.program)
+
+
+def lift(sop: torch.Tensor, position: int) -> torch.Tensor:
+    """A one-qubit superoperator [(B,) 4, 4] as a two-qubit one [(B,) 16, 16] on qubit 0 (MSB) or 1 of the pair."""
+    eye = torch.eye(2, dtype=sop.dtype, device=sop.device)
+    s = sop.reshape(*sop.shape[:-2], 2, 2, 2, 2)  # (r, c, r', c')
+    if position == 0:
+        out = torch.einsum("...acAC,bB,dD->...abcdABCD", s, eye, eye)
+    else:
+        out = torch.einsum("...bdBD,aA,cC->...abcdABCD", s, eye, eye)
+    return out.reshape(*sop.shape[:-2], 16, 16)
+
+
+def swap_qubits(sop: torch.Tensor) -> torch.Tensor:
+    """A two-qubit superoperator [(B,) 16, 16] with the roles of its two qubits exchanged."""
+    lead = sop.shape[:-2]
+    s = sop.reshape(*lead, *(2,) * 8)
+    n = len(lead)
+    perm = list(range(n)) + [n + i for i in (1, 0, 3, 2, 5, 4, 7, 6)]
+    return s.permute(perm).reshape(*lead, 16, 16)
 
 
 def apply_local(probs: torch.Tensor, matrices: dict, n_bits: int) -> torch.Tensor:
