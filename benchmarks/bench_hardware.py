@@ -2,7 +2,8 @@
 
 Both run the SAME transpiled program (a 6-qubit, 2-layer angle-encoded VQC transpiled for
 fake_nairobi, with its routing SWAPs) with the SAME device noise (Aer's from_backend channels)
-on B = 256 rows, exact noisy expectations, in one process, interleaved, 1 thread each
+on B = 256 rows, exact noisy expectations (qedm: rho in the VQC default complex64, --dtype complex128
+for double; Aer: complex128), in one process, interleaved, 1 thread each
 (torch.set_num_threads(1), Aer max_parallel_threads=1). Transpilation and noise construction
 happen once before the clock (they are cached per template). The Aer time includes binding the
 256 circuits (qedm's includes computing the angles). Reported: medians over --runs and the ratio.
@@ -16,6 +17,7 @@ import argparse
 import statistics
 import time
 
+import numpy as np
 import torch
 
 
@@ -25,6 +27,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=256)
     parser.add_argument("--qubits", type=int, default=6)
     parser.add_argument("--device", default="fake_nairobi")
+    parser.add_argument("--dtype", choices=("complex64", "complex128"), default="complex64",
+                        help="the VQC's dtype (complex64 is its default); Aer always runs complex128")
     args = parser.parse_args()
     torch.set_num_threads(1)
 
@@ -35,7 +39,7 @@ def main() -> None:
     from qedm.quantum.backends.device import DeviceBackend
     from qedm.quantum.device_program import angles
 
-    vqc = VQC(args.qubits, 2, encoding="angle", seed=1, init="uniform", dtype=torch.complex128)
+    vqc = VQC(args.qubits, 2, encoding="angle", seed=1, init="uniform", dtype=getattr(torch, args.dtype))
     x = torch.rand(args.rows, args.qubits, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     dev = DeviceBackend(args.device)
     program, noise, emulator = dev.compiled(vqc)
@@ -43,20 +47,21 @@ def main() -> None:
     sim = qiskit_aer.AerSimulator(method="density_matrix", noise_model=noise.aer_noise_model(),
                                   max_parallel_threads=1, max_parallel_experiments=1)
     print(f"{args.device}: {args.qubits} logical -> {program.n_active} device qubits, depth {program.depth}, "
-          f"{program.count(2)} two-qubit gates, {len(program.instructions)} native gates, B={args.rows}")
+          f"{program.count(2)} two-qubit gates, {len(program.instructions)} native gates, B={args.rows}, "
+          f"qedm rho in {args.dtype}")
 
     def run_qedm():
         with torch.no_grad():
             theta = angles(vqc.ops(), xx, w, vqc.dtype)
-            return emulator.probabilities(theta) @ vqc.signs.double()
+            return emulator.probabilities(theta).double() @ vqc.signs.double()
 
     def run_aer():
         theta = angles(vqc.ops(), xx, w, vqc.dtype)
         result = sim.run(aer_circuits(program, theta, None, measure=False), shots=1).result()
         return [result.data(i)["probabilities"] for i in range(args.rows)]
 
-    ours = run_qedm()
-    ref = torch.as_tensor(run_aer())
+    ours = run_qedm().double()
+    ref = torch.as_tensor(np.asarray(run_aer()))
     from qedm.quantum.device_emulator import apply_local
 
     ref = apply_local(ref, {i: torch.as_tensor(noise.readout[q]) for i, q in enumerate(program.measured)},

@@ -52,13 +52,13 @@ def rotation_matrices(name: str, angle: torch.Tensor) -> torch.Tensor:
 class DeviceEmulator:
     """Compiled superoperators of one (program, noise); `probabilities(theta, x)` runs B rows."""
 
-    def __init__(self, program: DeviceProgram, noise: ProgramNoise) -> None:
+    def __init__(self, program: DeviceProgram, noise: ProgramNoise, dtype: torch.dtype = torch.complex128) -> None:
         if program.n_active > MAX_DENSITY_QUBITS:
             raise CircuitError(
                 f"the transpiled circuit uses {program.n_active} device qubits; the density-matrix engine "
                 f"supports at most {MAX_DENSITY_QUBITS}"
             )
-        self.program, self.noise = program, noise
+        self.program, self.noise, self.dtype = program, noise, dtype  # rho's dtype; operators compose in complex128
         self.k = program.n_active
         self.noise_sop = {key: superoperator([torch.as_tensor(m) for m in kraus]) for key, kraus in noise.gate.items()}
         self.two_qubit = {}
@@ -81,13 +81,13 @@ class DeviceEmulator:
         return sop if err is None else err @ sop
 
     def density_matrix(self, theta: torch.Tensor, x: torch.Tensor | None = None) -> torch.Tensor:
-        """Final rho [B, 2**k, 2**k] complex128 for angles theta [B, P] (x: the amplitude features)."""
+        """Final rho [B, 2**k, 2**k] (self.dtype) for angles theta [B, P] (x: the amplitude features)."""
         batch, k, dim = theta.shape[0], self.k, 2**self.k
         if self.program.amplitude is not None:
             psi = amplitude_state(self.program, x)
-            rho = psi[:, :, None] * psi.conj()[:, None, :]
+            rho = (psi[:, :, None] * psi.conj()[:, None, :]).to(self.dtype)
         else:
-            rho = torch.zeros(batch, dim, dim, dtype=torch.complex128, device=theta.device)
+            rho = torch.zeros(batch, dim, dim, dtype=self.dtype, device=theta.device)
             rho[:, 0, 0] = 1
         pending: dict[int, torch.Tensor] = {}  # qubit -> composed one-qubit superoperator [(B,) 4, 4]
         blocks: dict[tuple[int, int], torch.Tensor] = {}  # (hi, lo) -> composed two-qubit block [(B,) 16, 16]

@@ -61,9 +61,10 @@ class DeviceBackend(BackendBase):
         programs, noise, emulators = self._programs[key]
         if scale not in programs:
             programs[scale] = programs[1].fold(scale)
-        if self.engine == "qedm" and scale not in emulators:
-            emulators[scale] = DeviceEmulator(programs[scale], noise)
-        return programs[scale], noise, emulators.get(scale)
+        dtype = getattr(circuit, "dtype", torch.complex128)  # complex64 templates run rho in complex64
+        if self.engine == "qedm" and (scale, dtype) not in emulators:
+            emulators[(scale, dtype)] = DeviceEmulator(programs[scale], noise, dtype)
+        return programs[scale], noise, emulators.get((scale, dtype))
 
     def program(self, circuit):
         """The transpiled program (scale 1) of `circuit`."""
