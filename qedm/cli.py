@@ -87,7 +87,7 @@ def fit(
     noise: Optional[str] = typer.Option(None, help="prng | qrng (simulated QRNG bits are pseudo-random)"),
     condition: Optional[str] = typer.Option(None, "--condition-column", help="class column for conditional sampling"),
     seed: Optional[int] = typer.Option(None, help="random seed"),
-    backend: Optional[str] = typer.Option(None, help="statevector | density | reference (circuit execution)"),
+    backend: Optional[str] = typer.Option(None, help="statevector | density | reference | a device (`qedm devices`)"),
     shots: Optional[int] = typer.Option(None, help="shots per circuit evaluation (default: exact expectations)"),
     gradient: Optional[str] = typer.Option(None, help="backprop | parameter-shift | spsa"),
     config: Optional[Path] = typer.Option(None, "--config", help="YAML/JSON file of config values"),

@@ -23,6 +23,7 @@ ENTANGLERS = ("ring", "all")
 OBSERVABLES = ("z", "zz", "both")
 DIFF_METHODS = ("backprop", "parameter-shift", "spsa")  # the values of `gradient`
 BACKENDS = ("statevector", "density", "reference")  # qedm.quantum.backends.BACKENDS
+DEVICE_BACKENDS = ("fake_nairobi", "fake_lagos", "fake_guadalupe", "fake_brisbane")  # qedm.quantum.devices.DEVICES
 
 
 @dataclass
@@ -85,7 +86,7 @@ class QEDMConfig:
         _one_of("entangler", self.entangler, ENTANGLERS)
         _one_of("observables", self.observables, OBSERVABLES)
         _one_of("gradient", self.gradient, DIFF_METHODS)
-        _one_of("backend", self.backend, BACKENDS)
+        _one_of("backend", self.backend, BACKENDS + DEVICE_BACKENDS)
         if self.encoding is not None:
             _one_of("encoding", self.encoding, ENCODINGS)
         if self.n_layers is not None:

@@ -95,6 +95,7 @@ def fit_run(
         atomic_write(run_dir / "samples.npy", lambda tmp: _save_npy(tmp, samples))
     else:
         atomic_write_csv(samples, run_dir / "samples.csv")
+    _write_device_provenance(model, run_dir / "provenance.json")
     return {"fit_seconds": model.fit_seconds, "parameters": model.parameter_counts(),
             "epochs": len(model.history), "latent": config.resolved_latent,
             "reconstruction_error": model.reconstruction_error()}
@@ -198,6 +199,22 @@ def sample_run(
         save_image_grid(samples, grid, labels=labels)
         written.append(Path(grid))
     return written
+
+
+def _write_device_provenance(model, path: Path) -> None:
+    """Noise-aware training: the device provenance of every circuit (nothing for simulator backends)."""
+    from qedm.quantum.backends.device import DeviceBackend
+    from qedm.quantum.circuits import VQC
+
+    if model.denoiser is None:
+        return
+    attached = [(m, m.backend) for m in model.denoiser.modules()
+                if isinstance(m, VQC) and isinstance(m.backend, DeviceBackend)]
+    if attached:
+        from qedm.quantum.device_run import attached_provenance
+        from qedm.quantum.provenance import write_provenance
+
+        write_provenance(path, attached_provenance(attached))
 
 
 def _save_npy(path: str, array: np.ndarray) -> None:

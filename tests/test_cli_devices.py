@@ -71,3 +71,19 @@ def test_bad_device_input_is_one_line_and_writes_nothing(tmp_path, quantum_run, 
     errors = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and message in errors[0] and "Traceback" not in result.output
     assert not out.exists() and not (tmp_path / "dev.csv.provenance.json").exists()
+
+
+def test_fit_on_a_device_trains_under_its_noise(tmp_path):
+    rng = np.random.default_rng(2)
+    table = tmp_path / "table.csv"
+    pd.DataFrame({"a": rng.normal(size=40), "b": rng.normal(size=40)}).to_csv(table, index=False)
+    config = tmp_path / "small.yaml"
+    config.write_text("hidden: 8\nn_blocks: 1\nn_steps: 20\nbatch_size: 20\n")
+    run = tmp_path / "run"
+    result = invoke("fit", table, "--out", run, "--denoiser", "quantum", "--epochs", 1, "--n-qubits", 2,
+                    "--n-layers", 1, "--config", config, "--backend", "fake_lagos", "--shots", 100)
+    assert result.exit_code == 0, result.output
+    prov = json.loads((run / "provenance.json").read_text())
+    assert prov["backend"] == "fake_lagos" and prov["shots"] == 100
+    assert prov["circuit_executions"] >= 40 and prov["total_shots"] == 100 * prov["circuit_executions"]
+    assert json.loads((run / "config.json").read_text())["backend"] == "fake_lagos"
