@@ -255,3 +255,14 @@ def test_fallback_loses_no_rows_and_records_each_fallback(caplog):
     prov = device_provenance(backend, vqc)
     assert len(prov["fallbacks"]) == 2 and prov["shots"] == 100
     assert prov["two_qubit_gates"] >= 1 and prov["estimated_qpu_seconds"] > 0
+
+
+def test_parameter_shift_on_the_device_equals_backprop_through_the_engine():
+    x = torch.rand(3, 2, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    grads = []
+    for method in ("parameter-shift", "backprop"):
+        vqc = VQC(2, 1, seed=1, backend="fake_nairobi", diff_method=method, dtype=torch.complex128)
+        vqc(x).sum().backward()
+        grads.append(vqc.weights.grad)
+    assert grads[0].abs().max() > 1e-3
+    assert torch.allclose(grads[0], grads[1], atol=1e-10)
