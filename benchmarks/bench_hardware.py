@@ -9,6 +9,11 @@ happen once before the clock (they are cached per template). The Aer time includ
 256 circuits (qedm's includes computing the angles). Reported: medians over --runs and the ratio.
 
     .venv/bin/python benchmarks/bench_hardware.py --runs 3
+    .venv/bin/python benchmarks/bench_hardware.py --study   # circuit-level error table, two devices
+
+--study is a CIRCUIT-level table, not sample quality: the mean |<O>_device - <O>_ideal| of a
+4-qubit VQC's outputs on 64 rows for each mitigation and shot count, with the estimated QPU time
+of those 64 rows, on two devices of different quality.
 """
 
 from __future__ import annotations
@@ -29,8 +34,11 @@ def main() -> None:
     parser.add_argument("--device", default="fake_nairobi")
     parser.add_argument("--dtype", choices=("complex64", "complex128"), default="complex64",
                         help="the VQC's dtype (complex64 is its default); Aer always runs complex128")
+    parser.add_argument("--study", action="store_true", help="the circuit-level error table instead")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    if args.study:
+        return study()
 
     import qiskit_aer
 
@@ -76,6 +84,24 @@ def main() -> None:
     med = {k: statistics.median(v) for k, v in times.items()}
     print(f"qedm engine {med['qedm']:.3f} s, Aer density_matrix {med['aer']:.3f} s (medians of {args.runs}); "
           f"qedm is {med['aer'] / med['qedm']:.1f}x faster")
+
+
+def study() -> None:
+    from qedm.quantum import VQC, expectations
+    from qedm.quantum.backends.device import DeviceBackend
+
+    vqc = VQC(4, 2, encoding="angle", seed=3, init="small", observables="both", dtype=torch.complex128)
+    x = torch.rand(64, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 3
+    ideal = vqc.exact_expectations(x)
+    print("| device | mitigation | shots | mean abs error vs ideal | est. QPU s (64 rows) |")
+    print("|---|---|---|---|---|")
+    for device in ("fake_nairobi", "fake_lagos"):
+        for mitigation in ("none", "readout", "zne", "readout+zne"):
+            for shots in (None, 100, 1000, 10000):
+                dev = DeviceBackend(device, shots, mitigation)
+                err = (expectations(vqc, x, dev, seed=1).double() - ideal).abs().mean()
+                print(f"| {device} | {mitigation} | {shots or 'exact'} | {err:.4f} | "
+                      f"{dev.usage['qpu_seconds']:.1f} |", flush=True)
 
 
 if __name__ == "__main__":
