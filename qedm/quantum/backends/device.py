@@ -47,9 +47,8 @@ class DeviceBackend(BackendBase):
         self._seconds: dict = {}
 
     # ----- compilation, cached per template structure ---------------------------------------
-    def compiled(self, circuit, scale: int = 1):
-        """(program, noise, emulator) of `circuit`'s Op list at folding `scale`."""
-        from qedm.quantum.device_emulator import DeviceEmulator
+    def _transpiled(self, circuit):
+        """({scale: program}, noise, {(scale, dtype): emulator}) of `circuit`, transpiled on first use."""
         from qedm.quantum.device_noise import program_noise
         from qedm.quantum.device_program import transpile_program
 
@@ -58,7 +57,13 @@ class DeviceBackend(BackendBase):
         if key not in self._programs:
             program = transpile_program(ops, circuit.n_qubits, self.device, self.name, seed=self.seed)
             self._programs[key] = {1: program}, program_noise(program, self.device), {}
-        programs, noise, emulators = self._programs[key]
+        return self._programs[key]
+
+    def compiled(self, circuit, scale: int = 1):
+        """(program, noise, emulator) of `circuit`'s Op list at folding `scale`."""
+        from qedm.quantum.device_emulator import DeviceEmulator
+
+        programs, noise, emulators = self._transpiled(circuit)
         if scale not in programs:
             programs[scale] = programs[1].fold(scale)
         dtype = getattr(circuit, "dtype", torch.complex128)  # complex64 templates run rho in complex64
@@ -68,7 +73,7 @@ class DeviceBackend(BackendBase):
 
     def program(self, circuit):
         """The transpiled program (scale 1) of `circuit`."""
-        return self.compiled(circuit)[0]
+        return self._transpiled(circuit)[0][1]
 
     def _run(self, circuit, x, weights, shift, scale: int, shots: int | None, generator=None) -> torch.Tensor:
         """Measured logical distribution [B, 2**n] at one noise scale: exact, or shot frequencies."""
@@ -98,8 +103,8 @@ class DeviceBackend(BackendBase):
 
     def readout_matrices(self, circuit) -> dict:
         """Assignment matrix [2, 2] of each logical bit i (Qiskit qubit i), from the calibration."""
-        program, noise, _ = self.compiled(circuit)
-        return {i: torch.as_tensor(noise.readout[q]) for i, q in enumerate(program.measured)}
+        programs, noise, _ = self._transpiled(circuit)
+        return {i: torch.as_tensor(noise.readout[q]) for i, q in enumerate(programs[1].measured)}
 
     # ----- the Backend protocol ----------------------------------------------------------------
     def probabilities(self, circuit, x, weights, shift=None) -> torch.Tensor:
