@@ -26,6 +26,8 @@ ENTANGLERS = ("ring", "all")
 OBSERVABLES = ("z", "zz", "both")
 DIFF_METHODS = ("backprop", "parameter-shift", "spsa")  # the values of a circuit's `gradient`
 BACKENDS = ("statevector", "density", "reference")  # qedm.quantum.backends, chosen by name
+# Calibrated device emulations (qedm.quantum.devices), also valid as a circuit's backend.
+DEVICE_BACKENDS = ("fake_nairobi", "fake_lagos", "fake_guadalupe", "fake_brisbane")
 INITS = ("small", "identity", "uniform")
 # How the hybrid's circuit read-out c = Linear(q) [B, hidden] joins its trunk (qedm.models.hybrid).
 HYBRID_DESIGNS = ("residual", "bottleneck", "gated", "film", "skip")

@@ -53,6 +53,29 @@ def datasets() -> None:
 
 @app.command()
 @friendly_errors
+def devices() -> None:
+    """List the calibrated devices available offline (qiskit-ibm-runtime fake backends) and check them."""
+    from qedm.quantum.devices import list_devices
+
+    table = Table(title="calibrated devices (offline snapshots)")
+    for column in ("name", "qubits", "T1 us", "T2 us", "1q err", "2q err", "readout err", "1q/2q/readout ns",
+                   "calibrated"):
+        table.add_column(column)
+    summaries = list_devices()
+    for s in summaries:
+        table.add_row(s.name, str(s.n_qubits), f"{s.t1_us:.0f}", f"{s.t2_us:.0f}", f"{s.error_1q:.2e}",
+                      f"{s.error_2q:.2e}", f"{s.readout_error:.3f}",
+                      f"{s.duration_1q_ns:.0f}/{s.duration_2q_ns:.0f} ({s.two_qubit_gate})/{s.readout_ns:.0f}",
+                      s.calibration_date[:10])
+    console.print(table)
+    for s in summaries:
+        if s.problems:
+            console.print(f"[yellow]calibration warning[/] {s.name}: {len(s.problems)} violation(s), e.g. "
+                          f"{s.problems[0]}", highlight=False)
+
+
+@app.command()
+@friendly_errors
 def fit(
     data: Optional[Path] = typer.Argument(None, help="CSV/TSV/Parquet/JSON table to learn"),
     out: Path = typer.Option(..., "--out", "-o", help="run directory to write (resumed if it exists)"),
@@ -65,7 +88,7 @@ def fit(
     noise: Optional[str] = typer.Option(None, help="prng | qrng (simulated QRNG bits are pseudo-random)"),
     condition: Optional[str] = typer.Option(None, "--condition-column", help="class column for conditional sampling"),
     seed: Optional[int] = typer.Option(None, help="random seed"),
-    backend: Optional[str] = typer.Option(None, help="statevector | density | reference (circuit execution)"),
+    backend: Optional[str] = typer.Option(None, help="statevector | density | reference | a device (`qedm devices`)"),
     shots: Optional[int] = typer.Option(None, help="shots per circuit evaluation (default: exact expectations)"),
     gradient: Optional[str] = typer.Option(None, help="backprop | parameter-shift | spsa"),
     config: Optional[Path] = typer.Option(None, "--config", help="YAML/JSON file of config values"),
@@ -139,6 +162,9 @@ def sample(
     max_tries: int = typer.Option(100, help="rejection sampling draws at most MAX_TRIES x n candidate rows"),
     grid: Optional[Path] = typer.Option(None, help="PNG grid of the images (image runs)"),
     watermark_key: Optional[str] = typer.Option(None, help="embed a keyed watermark (32 hex characters)"),
+    backend: Optional[str] = typer.Option(None, help="run the circuits on a device (see `qedm devices`)"),
+    shots: Optional[int] = typer.Option(None, help="shots per circuit on --backend (default: exact)"),
+    mitigation: str = typer.Option("none", help="none | readout | zne | readout+zne (with --backend)"),
 ) -> None:
     """Draw synthetic rows from a trained run and write them atomically."""
     from qedm.runs import parse_conditions, sample_run
@@ -154,9 +180,16 @@ def sample(
         task = progress.add_task("sampling", total=None)
         written = sample_run(run_dir, n, output, sampler=sampler, steps=steps, seed=seed,
                              conditions=conditions, grid=grid, max_tries=max_tries, on_rejection=on_rejection,
-                             watermark_key=watermark_key,
+                             watermark_key=watermark_key, device=backend, shots=shots, mitigation=mitigation,
                              progress=lambda step, total: progress.update(task, completed=step, total=total))
     console.print(f"wrote {n} samples to {', '.join(map(str, written))}")
+    if backend is not None:
+        import json
+
+        prov = json.loads(Path(written[-1]).read_text())
+        console.print(f"device {prov['backend']} ({prov['engine']}): {prov['circuit_executions']} circuit executions, "
+                      f"{prov['total_shots']} shots, ~{prov['estimated_qpu_seconds']:.0f} QPU s estimated, "
+                      f"{len(prov['fallbacks'])} fallback(s)", highlight=False)
 
 
 @app.command()

@@ -113,6 +113,7 @@ def fit_run(
         atomic_write(run_dir / "samples.npy", lambda tmp: _save_npy(tmp, samples))
     else:
         atomic_write_csv(samples, run_dir / "samples.csv")
+    _write_device_provenance(model, run_dir / "provenance.json")
     return summary
 
 
@@ -165,15 +166,27 @@ def sample_run(
     max_tries: int = 100,
     on_rejection: Callable[[RejectionStats], None] | None = None,
     watermark_key: str | None = None,
+    device: str | None = None,
+    shots: int | None = None,
+    mitigation: str = "none",
 ) -> list[Path]:
     """Sample `n` rows (or images) from a run and write them; returns the paths written.
 
     Tables go to .csv/.tsv/.parquet; images to .npy ([n, H, W] on the input's scale) and,
     with `grid`, a PNG grid of them. Conditions the model was not fitted for are met by
     rejection sampling (at most max_tries * n candidates); `on_rejection` then gets its stats.
+    With `device` (e.g. "fake_nairobi") every circuit runs on that device backend with `shots`
+    and `mitigation`; its provenance goes to OUTPUT.provenance.json.
     """
     output = Path(output)
     model = load_run_model(run_dir)
+    attached = None
+    if device is not None:
+        from qedm.quantum.device_run import attach_device
+
+        attached = attach_device(model.denoiser, device, shots, mitigation, seed=0 if seed is None else seed)
+    elif shots is not None or mitigation != "none":
+        raise ConfigError("--shots and --mitigation need --backend DEVICE")
     if model.is_image_model:
         if output.suffix.lower() != ".npy":
             raise DataError(f"cannot write images to {output}: use a .npy file name")
@@ -196,6 +209,11 @@ def sample_run(
         samples = select_marked(samples, model.transformer, watermark_key, n)
     if not model.is_image_model:
         atomic_write(output, lambda tmp: writer(samples, tmp))
+        if attached is not None:
+            from qedm.quantum.device_run import attached_provenance
+            from qedm.quantum.provenance import write_provenance
+
+            return [output, write_provenance(Path(f"{output}.provenance.json"), attached_provenance(attached))]
         return [output]
     atomic_write(output, lambda tmp: _save_npy(tmp, samples))
     written = [output]
@@ -205,6 +223,22 @@ def sample_run(
         save_image_grid(samples, grid, labels=labels)
         written.append(Path(grid))
     return written
+
+
+def _write_device_provenance(model, path: Path) -> None:
+    """Noise-aware training: the device provenance of every circuit (nothing for simulator backends)."""
+    from qedm.quantum.backends.device import DeviceBackend
+    from qedm.quantum.circuits import VQC
+
+    if model.denoiser is None:
+        return
+    attached = [(m, m.backend) for m in model.denoiser.modules()
+                if isinstance(m, VQC) and isinstance(m.backend, DeviceBackend)]
+    if attached:
+        from qedm.quantum.device_run import attached_provenance
+        from qedm.quantum.provenance import write_provenance
+
+        write_provenance(path, attached_provenance(attached))
 
 
 def _save_npy(path: str, array: np.ndarray) -> None:

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from qedm.choices import (
     BACKENDS,
     DENOISERS,
+    DEVICE_BACKENDS,
     DENSE_ENTANGLERS,
     DENSE_READOUTS,
     DIFF_METHODS,
@@ -70,7 +71,7 @@ class CircuitConfig:
         one_of("encoding", self.encoding, ENCODINGS)
         one_of("entangler", self.entangler, ENTANGLERS)
         one_of("observables", self.observables, OBSERVABLES)
-        one_of("backend", self.backend, BACKENDS)
+        one_of("backend", self.backend, BACKENDS + DEVICE_BACKENDS)
         one_of("gradient", self.gradient, DIFF_METHODS)
         one_of("init", self.init, INITS)
         if self.shots is not None:

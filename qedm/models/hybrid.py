@@ -11,6 +11,7 @@ from torch import nn
 from qedm.choices import (
     ANGLE_ENCODINGS,
     BACKENDS,
+    DEVICE_BACKENDS,
     DIFF_METHODS,
     ENCODINGS,
     ENTANGLERS,
@@ -33,7 +34,7 @@ def check_circuit_choices(n_qubits: int, encoding: str, entangler: str, observab
     check_choice("entangler", entangler, ENTANGLERS)
     check_choice("observables", observables, OBSERVABLES)
     check_choice("gradient", gradient, DIFF_METHODS)
-    check_choice("backend", backend, BACKENDS)
+    check_choice("backend", backend, BACKENDS + DEVICE_BACKENDS)
     qubit_count("n_qubits", n_qubits)
 
 

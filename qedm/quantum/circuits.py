@@ -25,7 +25,7 @@ from torch import nn
 
 from qedm.choices import DIFF_METHODS, ENCODINGS, ENTANGLERS, EXECUTIONS, INITS, MAX_QUBITS, OBSERVABLES
 from qedm.errors import CircuitError
-from qedm.quantum.backends import BACKENDS, BackendBase, check_backend, make_backend
+from qedm.quantum.backends import BackendBase, check_backend, make_backend
 from qedm.quantum.gates import real_dtype
 from qedm.quantum.ir import Observable, Op, Param
 from qedm.quantum.simulator import cnot_permutation, z_signs
@@ -54,7 +54,7 @@ def check_circuit(n_qubits: int, n_layers: int, encoding: str, entangler: str, o
     _choice("init", init, INITS)
     _choice("diff_method", diff_method, DIFF_METHODS)
     if not isinstance(backend, BackendBase):
-        _choice("backend", backend, BACKENDS)
+        check_backend(backend)
 
 
 def entangler_pairs(n_qubits: int, entangler: str, layer: int = 0) -> list[tuple[int, int]]:

@@ -204,6 +204,9 @@ def estimate_expectations(
     if method == "backprop":
         if vqc.shots is None:
             return vqc.exact_expectations(x, vqc.weights)
+        if getattr(vqc.backend, "owns_estimate", False):  # device backends: shots with mitigation
+            xx, w = vqc._resolve(x, vqc.weights)
+            return vqc.backend.estimate(vqc, xx, w, generator=generator)
         probs = vqc.exact_probabilities(x, vqc.weights)
         exact = probs @ _signs(vqc).to(probs.dtype)
         sampled = shot_estimate(probs, _signs(vqc), vqc.shots, generator)

@@ -15,15 +15,23 @@ from qedm.quantum.backends.base import Backend, BackendBase, check_shots, sample
 
 
 def check_backend(name: str) -> str:
-    """`name` if it is a known backend (CircuitError lists them otherwise)."""
-    if name not in BACKENDS:
-        raise CircuitError(f"unknown backend {name!r}; expected one of {list(BACKENDS)}")
+    """`name` if it is a known backend or device (CircuitError lists them otherwise)."""
+    from qedm.quantum.devices import DEVICES
+
+    if name not in BACKENDS and name not in DEVICES:
+        raise CircuitError(f"unknown backend {name!r}; expected one of {list(BACKENDS) + list(DEVICES)}")
     return name
 
 
 def make_backend(name: str, shots: int | None = None, *, noise=None, execution: str = "auto") -> BackendBase:
     """The backend called `name` with `shots` (None: exact); `noise` (a NoiseModel) only for "density"."""
     check_backend(name)
+    if name not in BACKENDS:  # a calibrated device (qedm.quantum.devices): its own noise, no mitigation here
+        from qedm.quantum.backends.device import DeviceBackend
+
+        if noise is not None:
+            raise CircuitError(f"device backend {name!r} brings its own noise; do not pass a noise model")
+        return DeviceBackend(name, shots)
     if noise is not None and name != "density":
         raise CircuitError(f"a noise model needs backend='density', got backend={name!r}")
     if name == "density":
