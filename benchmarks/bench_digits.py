@@ -161,7 +161,8 @@ def run_qedm_model(family: str, size: str, seed: int, data: torch.Tensor, tf: Im
     images = tf.inverse_transform(x.numpy())
     name = family if labels is None else f"{family}(conditional)"
     if seed == 0:
-        show = images[:40] if wanted is None else images.reshape(10, -1, 8, 8)[:, :4].transpose(1, 0, 2, 3).reshape(-1, 8, 8)
+        per_class = images.reshape(10, -1, 8, 8)[:, :4] if wanted is not None else None
+        show = images[:40] if wanted is None else per_class.transpose(1, 0, 2, 3).reshape(-1, 8, 8)
         save_image_grid(show, out / f"{name}_{size}.png", ncols=10, title=f"{name} {size}")
     scores = score_images(images, labels=None if wanted is None else wanted.numpy())
     ablation = {}

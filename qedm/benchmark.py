@@ -26,8 +26,7 @@ from qedm.baselines.protocol import MODEL_NAMES, QEDM_MODELS, make_model
 from qedm.errors import ConfigError, DataError
 from qedm.executors import Cell, make_executor
 from qedm.report.ablation import ablation_markdown
-from qedm.report.summary import (INFO_COLUMNS, compare_to_hybrid, comparison_sentences, summarise,
-                                 summary_markdown)
+from qedm.report.summary import INFO_COLUMNS, compare_to_hybrid, comparison_sentences, summarise, summary_markdown
 
 RESULTS_FILE, SUMMARY_CSV, SUMMARY_MD = "results.csv", "summary.csv", "summary.md"
 COMPARISON_CSV = "comparison.csv"

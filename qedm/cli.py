@@ -154,7 +154,8 @@ def sample(
     n: int = typer.Option(..., "-n", help="number of rows (or images) to draw"),
     output: Path = typer.Option(..., "-o", "--output", help="CSV for tables, .npy for images"),
     sampler: Optional[str] = typer.Option(None, help="dpm_solver_sde (default) | ddpm | ddim | dpm_solver"),
-    steps: Optional[int] = typer.Option(None, help="denoising steps = model evaluations (default: ddpm 200, ddim 50, dpm_solver and dpm_solver_sde 20)"),
+    steps: Optional[int] = typer.Option(None, help="denoising steps = model evaluations (default: ddpm 200, "
+                                                   "ddim 50, dpm_solver and dpm_solver_sde 20)"),
     seed: Optional[int] = typer.Option(None, help="random seed (same seed, same samples)"),
     condition: list[str] = typer.Option([], "--condition", help="COLUMN=VALUE or a range such as age>=60 "
                                         "(<=, >, <, ==, !=); repeatable. A column the model was not fitted "
@@ -224,8 +225,8 @@ def benchmark(
     import pandas as pd
 
     from qedm.benchmark import run_benchmark
-    from qedm.report.summary import format_mean_std
     from qedm.errors import ConfigError
+    from qedm.report.summary import format_mean_std
 
     if (data is not None) + (dataset is not None) + (suite is not None) != 1:
         raise ConfigError("give exactly one of a DATA file, --dataset NAME or --suite NAME")

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from qedm.benchmark import run_benchmark, split_table
-from qedm.report.summary import compare_to_hybrid, comparison_sentences, metric_direction, summarise
 from qedm.errors import ConfigError
+from qedm.report.summary import compare_to_hybrid, comparison_sentences, metric_direction, summarise
 
 
 def iris_like(n=120, seed=0):
@@ -44,7 +44,8 @@ class BootstrapModel:
         return self
 
     def sample(self, n, seed=0):
-        return self.data.sample(n, replace=True, random_state=seed + 1000 * (self.name == "tvae")).reset_index(drop=True)
+        state = seed + 1000 * (self.name == "tvae")
+        return self.data.sample(n, replace=True, random_state=state).reset_index(drop=True)
 
     def parameter_counts(self):
         return {"classical": 10, "quantum": 5 if self.name == "hybrid" else 0, "total": 15}
@@ -260,7 +261,8 @@ def test_classical_denoiser_is_matched_to_the_hybrid_parameter_budget():
         return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
     best = classical_count(hidden)
-    assert abs(best - target) <= min(abs(classical_count(hidden - 1) - target), abs(classical_count(hidden + 1) - target))
+    neighbours = (abs(classical_count(hidden - 1) - target), abs(classical_count(hidden + 1) - target))
+    assert abs(best - target) <= min(neighbours)
     assert abs(best - target) / target < 0.05
 
 

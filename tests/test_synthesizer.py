@@ -122,7 +122,8 @@ def test_datetime_and_timedelta_columns_fit_and_sample(tmp_path):
     admitted = pd.Series(pd.Timestamp("2021-01-01") + pd.to_timedelta(rng.integers(0, 365, n), unit="D"))
     table = pd.DataFrame({
         "admitted": admitted.where(rng.random(n) > 0.1),
-        "measured": pd.Timestamp("2021-01-01", tz="Europe/Berlin") + pd.to_timedelta(rng.integers(0, 10**7, n), unit="s"),
+        "measured": (pd.Timestamp("2021-01-01", tz="Europe/Berlin")
+                     + pd.to_timedelta(rng.integers(0, 10**7, n), unit="s")),
         "stay": pd.to_timedelta(rng.integers(1, 20, n), unit="D"),
         "weight": rng.normal(70, 12, n).round(1),
     })

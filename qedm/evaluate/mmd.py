@@ -4,7 +4,8 @@ RBF: k(x, y) = exp(-|x - y|^2 / (2 sigma^2)), sigma = median pairwise distance o
 sample (median heuristic), on the standardised / one-hot encoding.
 Quantum: the fidelity kernel k(x, y) = |<psi(x)|psi(y)>|^2 of the angle-encoding feature map
 |psi(x)> = prod_q RY(x_q)|0>, simulated with `qedm.quantum.simulator.run_ops`. Its inputs are
-the encoded rows reduced by PCA to at most `max_qubits` components, each standardised and mapped to an angle in [0, pi] by pi * Phi(z) (Phi: the normal CDF),
+the encoded rows reduced by PCA to at most `max_qubits` components, each standardised and mapped
+to an angle in [0, pi] by pi * Phi(z) (Phi: the normal CDF),
 so the bulk of the data spreads over the whole angle range and outliers saturate smoothly.
 The encoding, PCA and angle scaling are fitted on real and synthetic pooled: a map fitted on
 real alone is biased towards it (its top principal directions carry the real sample's chance

@@ -14,9 +14,9 @@ from typing import Any, ClassVar
 from qedm.choices import (
     BACKENDS,
     DENOISERS,
-    DEVICE_BACKENDS,
     DENSE_ENTANGLERS,
     DENSE_READOUTS,
+    DEVICE_BACKENDS,
     DIFF_METHODS,
     ENCODINGS,
     ENTANGLERS,

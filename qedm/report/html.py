@@ -15,12 +15,14 @@ from qedm.report.ablation import ablation_html
 from qedm.report.plots import correlation_heatmaps, loss_curves, marginal_histograms, png_data_uri
 
 CSS = """
-body { font-family: -apple-system, Segoe UI, Helvetica, Arial, sans-serif; margin: 2em; color: #222; max-width: 1400px; }
+body { font-family: -apple-system, Segoe UI, Helvetica, Arial, sans-serif; margin: 2em; color: #222;
+       max-width: 1400px; }
 table { border-collapse: collapse; margin: 1em 0; font-size: 13px; }
 th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: right; }
 th { background: #f2f2f2; } td:first-child, th:first-child { text-align: left; }
 .note { background: #fff8e1; border-left: 4px solid #f0b400; padding: 0.6em 1em; }
-.failed, .loss { color: #b00020; } .win { color: #1b5e20; } .tie { color: #555; } img { max-width: 100%; border: 1px solid #eee; }
+.failed, .loss { color: #b00020; } .win { color: #1b5e20; } .tie { color: #555; }
+img { max-width: 100%; border: 1px solid #eee; }
 """
 EFFICIENCY_HEADERS = {
     "params_classical": "classical params", "params_quantum": "quantum params", "params_total": "total params",
@@ -57,8 +59,14 @@ def render_html(results: pd.DataFrame, summary: pd.DataFrame, comparison: pd.Dat
                 real_train: pd.DataFrame, synthetic: dict[str, pd.DataFrame],
                 histories: dict[str, dict[int, list[dict]]]) -> str:
     """The whole report as one HTML string."""
-    from qedm.report.summary import (INFO_COLUMNS, SIMULATOR_NOTE, format_efficiency, headline_metrics,
-                                metric_columns, metric_direction)
+    from qedm.report.summary import (
+        INFO_COLUMNS,
+        SIMULATOR_NOTE,
+        format_efficiency,
+        headline_metrics,
+        metric_columns,
+        metric_direction,
+    )
 
     metrics = headline_metrics(metric_columns(results))
     seed = config["seeds"][0]
@@ -158,7 +166,8 @@ def _verdict_table(comparison: pd.DataFrame) -> str:
         by = {r.baseline: r for r in group.itertuples()}
         first = group.iloc[0]
         cells = "".join(
-            f"<td class='{by[b].verdict}'>{by[b].verdict} ({escape(format_mean_std(by[b].baseline_mean, by[b].baseline_std))})</td>"
+            f"<td class='{by[b].verdict}'>{by[b].verdict} "
+            f"({escape(format_mean_std(by[b].baseline_mean, by[b].baseline_std))})</td>"
             if b in by else "<td>–</td>" for b in baselines)
         rows.append(f"<tr><td>{escape(metric)} ({escape(first.better)})</td>"
                     f"<td>{escape(format_mean_std(first.hybrid_mean, first.hybrid_std))}</td>{cells}</tr>")

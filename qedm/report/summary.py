@@ -56,7 +56,8 @@ def summarise(results: pd.DataFrame, models: Sequence[str] | None = None) -> pd.
         cells = results[results["model"] == name]
         ok = cells[cells["status"] == "ok"]
         record: dict[str, Any] = {"model": name, "n_ok": len(ok), "n_failed": len(cells) - len(ok),
-                                  "errors": " | ".join(sorted(set(cells.loc[cells["status"] != "ok", "error"].astype(str))))}
+                                  "errors": " | ".join(sorted(set(
+                                      cells.loc[cells["status"] != "ok", "error"].astype(str))))}
         for column in columns:
             values = pd.to_numeric(ok[column], errors="coerce").dropna() if column in ok else pd.Series(dtype=float)
             record[f"{column}_mean"] = values.mean() if len(values) else np.nan

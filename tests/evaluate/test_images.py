@@ -3,7 +3,6 @@ the feature net classifies held-out digits; the PNG grid is written."""
 
 import numpy as np
 import pytest
-from scipy import linalg
 
 from qedm.errors import DataError
 from qedm.evaluate.images import (

@@ -79,7 +79,8 @@ def test_same_distribution_near_zero_noise_far(cancer_halves):
     rng = np.random.default_rng(0)
     shifted = b.copy()
     numeric = [c for c in b.columns if c != "target"]
-    shifted[numeric] = b[numeric].to_numpy() + 2.0 * b[numeric].std().to_numpy() * rng.normal(size=(len(b), len(numeric)))
+    noise = rng.normal(size=(len(b), len(numeric)))
+    shifted[numeric] = b[numeric].to_numpy() + 2.0 * b[numeric].std().to_numpy() * noise
     far = mmd_scores(a, shifted, n_permutations=100)
     assert far.mmd_rbf > 10 * abs(same.mmd_rbf) and far.mmd_rbf_pvalue < 0.02
     assert far.mmd_quantum > 10 * abs(same.mmd_quantum) and far.mmd_quantum_pvalue < 0.02

@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from qedm import QEDM
+from qedm.choices import HYBRID_DESIGNS as DESIGNS
 from qedm.config import QEDMConfig
 from qedm.errors import ConfigError
 from qedm.models import HybridDenoiser
-from qedm.choices import HYBRID_DESIGNS as DESIGNS
 
 
 @pytest.fixture(autouse=True)

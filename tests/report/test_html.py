@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qedm.report.summary import compare_to_hybrid, comparison_sentences, summarise
 from qedm.report.html import render_html
+from qedm.report.summary import compare_to_hybrid, comparison_sentences, summarise
 
 CHROMIUM = "/usr/bin/chromium"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
