@@ -60,7 +60,7 @@ def check_dp_denoiser(model: torch.nn.Module) -> None:
         raise ConfigError("denoiser='quantum_dense' has no per-sample gradients for DP-SGD; use classical, "
                           "hybrid or quantum")
     if vqc is not None and (vqc.diff_method != "backprop" or vqc.shots is not None):
-        raise ConfigError("DP-SGD needs exact circuit gradients: use diff_method='backprop' and shots=None")
+        raise ConfigError("DP-SGD needs exact circuit gradients: use gradient='backprop' and shots=None")
     from qedm.quantum.circuits import VQC
 
     # Opacus refuses trainable layers with buffers (batch-norm statistics would leak); the VQC's

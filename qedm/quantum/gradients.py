@@ -104,7 +104,7 @@ def parameter_shift_grad(
     if need_x and any(op.name == "AmplitudeEmbedding" for op in ops):
         raise CircuitError(
             "parameter-shift cannot differentiate amplitude-encoded inputs (the embedding has no "
-            "rotation angle to shift); detach x or use diff_method='spsa' or 'backprop'"
+            "rotation angle to shift); detach x or use gradient='spsa' or 'backprop' (VQC: diff_method)"
         )
     grad_x = torch.zeros_like(x) if need_x else None
     grad_w = torch.zeros(weights.numel(), dtype=weights.dtype, device=weights.device) if need_weights else None
@@ -215,7 +215,7 @@ def estimate_expectations(
             and any(op.name == "AmplitudeEmbedding" for op in vqc.ops())):
         raise CircuitError(
             "parameter-shift cannot differentiate amplitude-encoded inputs (the embedding has no "
-            "rotation angle to shift); pass x without requires_grad or use diff_method='spsa'"
+            "rotation angle to shift); pass x without requires_grad or use gradient='spsa' (VQC: diff_method)"
         )
     return _CircuitGradient.apply(x, vqc.weights, vqc, method, generator, spsa_epsilon, spsa_samples)
 
