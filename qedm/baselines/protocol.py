@@ -100,8 +100,9 @@ class QEDMModel:
                                                  seed=seed)}
         from qedm.gradient_health import gradient_flags
 
+        retrain_epochs = min(ABLATION_RETRAIN_EPOCHS, self.model.epochs or ABLATION_RETRAIN_EPOCHS)
         result = ablate_fitted(self.model, train, holdout, seed=seed, fitted_quality=fitted_quality,
-                               retrain_epochs=min(ABLATION_RETRAIN_EPOCHS, self.model.config.epochs))
+                               retrain_epochs=retrain_epochs)
         return {**result.columns(), **gradient_flags(self.history)}
 
     @property

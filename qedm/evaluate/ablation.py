@@ -190,14 +190,17 @@ def ablate_fitted(model, train, holdout, *, seed: int = 0, retrain_epochs: int =
     With `quality`, each model samples len(train) rows (seeded, as `model.sample`) scored by
     HEADLINE_METRIC against `holdout`; `fitted_quality` is the fitted model's score if known.
     """
+    from qedm.scaling import training_length
     from qedm.training import torch_threads, train_denoiser
 
     cfg = model.config
     train_rows, train_labels = encode_rows(model, train)
     rows, labels = encode_rows(model, holdout)
+    # The batch size the fit used (config's, or scaled with the rows when that is None).
+    batch_size = model.batch_size or training_length(cfg.epochs, cfg.batch_size, len(train_rows))[1]
 
     def retrain(denoiser: nn.Module) -> None:
-        train_denoiser(denoiser, train_rows, model.schedule, epochs=retrain_epochs, batch_size=cfg.batch_size,
+        train_denoiser(denoiser, train_rows, model.schedule, epochs=retrain_epochs, batch_size=batch_size,
                        lr=cfg.lr, weight_decay=cfg.weight_decay, seed=seed + 1, labels=train_labels)
 
     def score(denoiser: nn.Module) -> float | None:
