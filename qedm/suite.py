@@ -25,6 +25,7 @@ import pandas as pd
 
 from qedm.atomic import atomic_write_csv, atomic_write_text
 from qedm.errors import ConfigError
+from qedm.report.summary import mean_std_record
 
 # Every real table with mixed column kinds that qedm can load offline, from 215 to 20,190 rows.
 SUITES: dict[str, tuple[str, ...]] = {
@@ -132,9 +133,7 @@ def summarise_suite(results: pd.DataFrame) -> pd.DataFrame:
         record: dict[str, Any] = {"table": table, "model": model, "n_ok": len(good),
                                   "n_failed": len(cells) - len(good)}
         for metric in SHOWN:
-            values = pd.to_numeric(good[metric], errors="coerce").dropna() if metric in good else pd.Series(dtype=float)
-            record[f"{metric}_mean"] = values.mean() if len(values) else np.nan
-            record[f"{metric}_std"] = values.std(ddof=1) if len(values) > 1 else (0.0 if len(values) else np.nan)
+            record.update(mean_std_record(good, metric))
         records.append(record)
     return pd.DataFrame(records)
 

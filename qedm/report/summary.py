@@ -59,11 +59,16 @@ def summarise(results: pd.DataFrame, models: Sequence[str] | None = None) -> pd.
                                   "errors": " | ".join(sorted(set(
                                       cells.loc[cells["status"] != "ok", "error"].astype(str))))}
         for column in columns:
-            values = pd.to_numeric(ok[column], errors="coerce").dropna() if column in ok else pd.Series(dtype=float)
-            record[f"{column}_mean"] = values.mean() if len(values) else np.nan
-            record[f"{column}_std"] = values.std(ddof=1) if len(values) > 1 else (0.0 if len(values) else np.nan)
+            record.update(mean_std_record(ok, column))
         records.append(record)
     return pd.DataFrame(records)
+
+
+def mean_std_record(cells: pd.DataFrame, column: str) -> dict[str, float]:
+    """{column_mean, column_std} of a column's numeric values over seeds (std 0 for one, NaN for none)."""
+    values = pd.to_numeric(cells[column], errors="coerce").dropna() if column in cells else pd.Series(dtype=float)
+    return {f"{column}_mean": values.mean() if len(values) else np.nan,
+            f"{column}_std": values.std(ddof=1) if len(values) > 1 else (0.0 if len(values) else np.nan)}
 
 
 def metric_direction(name: str) -> int:
