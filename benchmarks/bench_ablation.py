@@ -9,6 +9,10 @@ classifier's feature space (qedm.evaluate.images; lower is better).
 
     .venv/bin/python benchmarks/bench_ablation.py --seeds 3 --out runs/ablation.jsonl
     .venv/bin/python benchmarks/bench_ablation.py --summary runs/ablation.jsonl   # tables only
+    .venv/bin/python benchmarks/bench_ablation.py --n-qubits 8 --observables zz   # a circuit variant
+
+A circuit variant (--n-qubits, --observables; default: HybridConfig's) is a row of its own,
+labelled e.g. "bottleneck 8q/zz"; rows without the flags are the default circuit.
 
 Each finished cell is appended to the JSONL file at once; a rerun skips cells already there.
 """
@@ -31,7 +35,17 @@ from qedm.evaluate.ablation import ablate_denoiser, ablate_fitted, heldout_loss,
 TABLE = "breast_cancer"
 
 
-def table_cells(design: str, seed: int, epochs: int, retrain_epochs: int) -> list[dict]:
+def circuit_label(circuit: dict) -> str:
+    """'' for the default circuit, else ' 8q/both': the row label's suffix of a circuit variant."""
+    from qedm.models.configs import HybridConfig
+
+    n_qubits = circuit.get("n_qubits") or HybridConfig.n_qubits
+    observables = circuit.get("observables") or HybridConfig.observables
+    default = (n_qubits, observables) == (HybridConfig.n_qubits, HybridConfig.observables)
+    return "" if default else f" {n_qubits}q/{observables}"
+
+
+def table_cells(design: str, seed: int, epochs: int, retrain_epochs: int, circuit: dict) -> list[dict]:
     """The hybrid of `design` and its matched classical model on breast_cancer, one seed."""
     from qedm.baselines.protocol import matched_classical_hidden_for
     from qedm.benchmark import split_table
@@ -49,16 +63,17 @@ def table_cells(design: str, seed: int, epochs: int, retrain_epochs: int) -> lis
                      .summary()["fidelity_overall"])
 
     started = time.perf_counter()
-    hybrid = QEDM(denoiser="hybrid", design=design, epochs=epochs, seed=seed).fit(train)
+    hybrid = QEDM(denoiser="hybrid", design=design, epochs=epochs, seed=seed, **circuit).fit(train)
     fit_s = time.perf_counter() - started
     quality = fidelity(hybrid)
     ablation = ablate_fitted(hybrid, train, holdout, seed=seed, retrain_epochs=retrain_epochs,
                              fitted_quality=quality)
-    hidden, _ = matched_classical_hidden_for(train, seed=seed, design=design)
+    hidden, _ = matched_classical_hidden_for(train, seed=seed, design=design, **circuit)
     classical = QEDM(denoiser="classical", hidden=hidden, epochs=epochs, seed=seed).fit(train)
     rows, labels = encode_rows(classical, holdout)
     c_loss = heldout_loss(classical.denoiser, rows, classical.schedule, labels=labels, seed=seed)
-    base = {"data": TABLE, "design": design, "seed": seed, "epochs": epochs, "quality": "fidelity_overall"}
+    base = {"data": TABLE, "design": design + circuit_label(circuit), "seed": seed, "epochs": epochs,
+            "quality": "fidelity_overall", **circuit}
     return [{**base, "model": "hybrid", "params": hybrid.parameter_counts()["total"], "fit_s": round(fit_s, 1),
              "quality_value": quality, **ablation.columns()},
             {**base, "model": "classical", "params": classical.parameter_counts()["total"], "hidden": hidden,
@@ -68,7 +83,7 @@ def table_cells(design: str, seed: int, epochs: int, retrain_epochs: int) -> lis
 _DIGITS: dict = {}
 
 
-def digits_cells(design: str, seed: int, epochs: int, retrain_epochs: int) -> list[dict]:
+def digits_cells(design: str, seed: int, epochs: int, retrain_epochs: int, circuit: dict) -> list[dict]:
     """The hybrid of `design` (QEDM's default sizes) and its matched classical model on 8x8 digits."""
     from qedm.data.images import ImageTransformer
     from qedm.diffusion.samplers import ddim_sample
@@ -95,7 +110,7 @@ def digits_cells(design: str, seed: int, epochs: int, retrain_epochs: int) -> li
         return float(score_images(tf.inverse_transform(x.numpy()), feature_net=net).fid)
 
     started = time.perf_counter()
-    hybrid = HybridDenoiser(64, hidden=128, n_blocks=2, time_dim=32, design=design, seed=seed)
+    hybrid = HybridDenoiser(64, hidden=128, n_blocks=2, time_dim=32, design=design, seed=seed, **circuit)
     fit(hybrid, epochs)
     fit_s = time.perf_counter() - started
     quality = fid(hybrid)
@@ -105,7 +120,8 @@ def digits_cells(design: str, seed: int, epochs: int, retrain_epochs: int) -> li
     hidden = matched_classical_hidden(64, total, n_blocks=2, time_dim=32)
     classical = ClassicalDenoiser(64, hidden=hidden, n_blocks=2, time_dim=32, seed=seed)
     fit(classical, epochs)
-    base = {"data": "digits", "design": design, "seed": seed, "epochs": epochs, "quality": "fid"}
+    base = {"data": "digits", "design": design + circuit_label(circuit), "seed": seed, "epochs": epochs,
+            "quality": "fid", **circuit}
     return [{**base, "model": "hybrid", "params": total, "fit_s": round(fit_s, 1), "quality_value": quality,
              **ablation.columns()},
             {**base, "model": "classical", "params": classical.parameter_counts()["total"], "hidden": hidden,
@@ -155,6 +171,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=100, help="breast_cancer epochs (digits: a fifth)")
     parser.add_argument("--retrain-epochs", type=int, default=10)
+    parser.add_argument("--n-qubits", type=int, help="the circuit's qubits (default: HybridConfig's)")
+    parser.add_argument("--observables", help="z, zz or both (default: HybridConfig's)")
     parser.add_argument("--out", type=Path, default=Path("runs/ablation.jsonl"))
     parser.add_argument("--summary", type=Path, help="only print the tables of this JSONL file")
     args = parser.parse_args()
@@ -163,23 +181,26 @@ def main() -> None:
         return
     torch.set_num_threads(1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    circuit = {k: v for k, v in (("n_qubits", args.n_qubits), ("observables", args.observables)) if v is not None}
+    suffix = circuit_label(circuit)
     done = set()
     if args.out.is_file():
         done = {(r["data"], r["design"], r["seed"]) for r in map(json.loads, args.out.read_text().splitlines())}
     for seed in range(args.seeds):
         for data in args.data.split(","):
             for design in args.designs.split(","):
-                if (data, design, seed) in done:
+                if (data, design + suffix, seed) in done:
                     continue
                 started = time.perf_counter()
                 if data == "digits":
-                    cells = digits_cells(design, seed, max(1, args.epochs // 5), args.retrain_epochs // 2 or 1)
+                    cells = digits_cells(design, seed, max(1, args.epochs // 5), args.retrain_epochs // 2 or 1,
+                                         circuit)
                 else:
-                    cells = table_cells(design, seed, args.epochs, args.retrain_epochs)
+                    cells = table_cells(design, seed, args.epochs, args.retrain_epochs, circuit)
                 with open(args.out, "a") as handle:
                     for cell in cells:
                         handle.write(json.dumps(cell, default=float) + "\n")
-                print(f"{data} {design} seed {seed}: {time.perf_counter() - started:.0f} s", flush=True)
+                print(f"{data} {design}{suffix} seed {seed}: {time.perf_counter() - started:.0f} s", flush=True)
     records = [json.loads(line) for line in args.out.read_text().splitlines() if line.strip()]
     print(summary(records))
 

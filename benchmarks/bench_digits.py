@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from qedm.data.images import ImageTransformer  # noqa: E402
 from qedm.diffusion.samplers import ddim_sample  # noqa: E402
 from qedm.diffusion.schedules import make_schedule  # noqa: E402
-from qedm.evaluate.ablation import ablate_denoiser, circuit_of, t_interval  # noqa: E402
+from qedm.evaluate.ablation import ablate_denoiser, circuit_of, circuit_verdict, t_interval  # noqa: E402
 from qedm.evaluate.images import load_digits_split, real_fid_floor, score_images  # noqa: E402
 from qedm.models.classical import ClassicalDenoiser  # noqa: E402
 from qedm.models.hybrid import HybridDenoiser  # noqa: E402
@@ -236,6 +236,12 @@ def ablation_lines(rows: list[dict]) -> list[str]:
             mean, low, high = t_interval([r[column] for r in group])
             cells.append(f"{mean:+.4g}" + (f" [{low:+.3g}, {high:+.3g}]" if low == low else ""))
         lines.append(f"| {size} | {model} | {len(group)} | " + " | ".join(cells) + " |")
+    lines.append("")
+    for size, model in keys:  # the sentence the numbers support (qedm.evaluate.ablation.circuit_verdict)
+        group = [r for r in rows if r["size"] == size and r["model"] == model]
+        verdict = circuit_verdict([r["ablation_mean_loss_delta"] for r in group],
+                                  [r["ablation_random_loss_delta"] for r in group], [r["heldout_loss"] for r in group])
+        lines.append(f"- {model} ({size}): {verdict}")
     return lines
 
 
