@@ -269,6 +269,10 @@ def benchmark(
     console.print(table)
     for sentence in result.comparisons:
         console.print(f"- {sentence}", highlight=False, markup=False)
+    from qedm.report.ablation import ablation_rows
+
+    for row in ablation_rows(result.results):  # does the circuit matter? (qedm.evaluate.ablation)
+        console.print(f"- {row['model']}: {row['verdict']}", highlight=False, markup=False, soft_wrap=True)
     console.print("quantum circuits ran on a classical simulator; see summary.md for every metric")
     flagged = result.results[result.results.get("grad_flag", pd.Series(0.0, index=result.results.index)) > 0]
     for row in flagged.itertuples():

@@ -129,6 +129,18 @@ def test_benchmark_command_writes_report(tmp_path):
     assert result.exit_code == 1 and "nope" in result.output
 
 
+def test_benchmark_command_prints_whether_the_circuit_contributes(tmp_path):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60), "y": rng.choice(["p", "q"], 60)})
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    result = invoke("benchmark", tmp_path / "t.csv", "--models", "hybrid", "--seeds", 2, "--epochs", 1,
+                    "--n-qubits", 2, "--n-layers", 1, "--target", "y", "--metrics", "fidelity",
+                    "--out", tmp_path / "out", "--no-progress")
+    assert result.exit_code == 0, result.output
+    assert "- hybrid: The circuit " in result.output and "contribute" in result.output
+    assert "mean ablation changes held-out loss" in result.output
+
+
 def test_evaluate_command_scores_a_pair_of_tables(tmp_path):
     rng = np.random.default_rng(0)
     for name in ("real", "synthetic"):
