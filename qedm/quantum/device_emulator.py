@@ -87,7 +87,8 @@ class DeviceEmulator:
                 f"supports at most {MAX_DENSITY_QUBITS}"
             )
         self.program, self.noise, self.dtype = program, noise, dtype
-        self.real_dtype = torch.float32 if dtype == torch.complex64 else torch.float64  # the state's; PTMs compose in float64
+        # the state is real in the matching precision; PTMs compose in float64
+        self.real_dtype = torch.float32 if dtype == torch.complex64 else torch.float64
         self.k = program.n_active
         self.noise_ptm = {key: pauli_transfer(superoperator([torch.as_tensor(m) for m in kraus]))
                           for key, kraus in noise.gate.items()}
