@@ -1,27 +1,34 @@
-"""qedm's device engine: a batched density-matrix emulator of a transpiled `DeviceProgram` with its noise.
+"""qedm's device engine: a batched Pauli-transfer emulator of a transpiled `DeviceProgram` with its noise.
 
-rho is [B, 2**k, 2**k] over the program's k active qubits; active qubit j is emulator wire k-1-j,
-so a state index is Qiskit's little-endian integer. Every native gate is followed by its device
-error (Kraus operators from `device_noise`), as in Aer. Runs of one-qubit gates (with their
-errors) on a qubit are composed into ONE batched [B, 4, 4] superoperator before they touch rho,
-and consecutive gates on one qubit pair (a SWAP's three CNOTs, the one-qubit gates between
-them) are composed into one [B, 16, 16] block: rho is visited about once per pair block plus
-once per qubit, not once per native gate. All of it is torch, so
-exact expectations are differentiable w.r.t. the angles (and so x and the weights).
-Returns the measured logical bits' distribution [B, 2**n] in qedm's order (wire 0 = MSB), with
-the device's readout error applied.
+The state of B rows is rho in the Pauli basis, r_P = Tr(P rho) for every Pauli string P over the
+program's k active qubits: a REAL tensor [B, 4, ..., 4] (one axis per qubit, I X Y Z), so every
+channel is a real Pauli transfer matrix (PTM) and applying one costs a quarter of the complex
+superoperator's flops on half the memory. Every native gate is followed by its device error (the
+Kraus operators of `device_noise`), as in Aer; gate and error are one fixed or per-row PTM. Runs of
+one-qubit gates on a qubit are composed into ONE [B, 4, 4] PTM, and consecutive gates on one qubit
+pair (a SWAP's three CNOTs, the one-qubit gates between and around them, the measurement
+relaxation at the end) into one [B, 16, 16] block: the state is visited about once per pair block.
+Each visit is one copy that moves the block's axes last and one batched matmul; the axis order is
+tracked instead of restored. All of it is torch, so exact expectations are differentiable w.r.t.
+the angles (and so x and the weights). Returns the measured logical bits' distribution [B, 2**n]
+in qedm's order (wire 0 = MSB), with the device's readout error applied.
 """
 
 from __future__ import annotations
+
+import itertools
 
 import torch
 
 from qedm.errors import CircuitError
 from qedm.quantum.device_noise import ProgramNoise
 from qedm.quantum.device_program import DeviceProgram, amplitude_state, gate_angles
-from qedm.quantum.noise import MAX_DENSITY_QUBITS, apply_superoperator, superoperator
+from qedm.quantum.noise import MAX_DENSITY_QUBITS, superoperator
 
 _FIXED = {}
+_PAULI = torch.tensor([[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]],
+                      dtype=torch.complex128)
+_BASIS: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
 
 
 def fixed_matrix(name: str) -> torch.Tensor:
@@ -49,8 +56,29 @@ def rotation_matrices(name: str, angle: torch.Tensor) -> torch.Tensor:
     raise CircuitError(f"unknown parametric native gate {name!r}")
 
 
+def _pauli_basis(k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(T, T^-1) [4**k, 4**k] complex128: r = T vec(rho), vec row-major, Pauli index of the MSB qubit first."""
+    if k not in _BASIS:
+        rows = []
+        for letters in itertools.product(range(4), repeat=k):
+            p = torch.ones(1, 1, dtype=torch.complex128)
+            for a in letters:
+                p = torch.kron(p, _PAULI[a])
+            rows.append(p.T.reshape(-1))  # r_P = sum_rc P[c, r] rho[r, c]
+        t = torch.stack(rows)
+        _BASIS[k] = t, t.conj().T / 2**k
+    return _BASIS[k]
+
+
+def pauli_transfer(sop: torch.Tensor) -> torch.Tensor:
+    """A superoperator [(B,) 4**k, 4**k] (vec row-major, as `noise.superoperator`) as a real PTM, float64."""
+    k = {4: 1, 16: 2}.get(sop.shape[-1])
+    t, t_inv = _pauli_basis(k)
+    return (t @ sop.to(torch.complex128) @ t_inv).real
+
+
 class DeviceEmulator:
-    """Compiled superoperators of one (program, noise); `probabilities(theta, x)` runs B rows."""
+    """Compiled transfer matrices of one (program, noise); `probabilities(theta, x)` runs B rows."""
 
     def __init__(self, program: DeviceProgram, noise: ProgramNoise, dtype: torch.dtype = torch.complex128) -> None:
         if program.n_active > MAX_DENSITY_QUBITS:
@@ -58,66 +86,86 @@ class DeviceEmulator:
                 f"the transpiled circuit uses {program.n_active} device qubits; the density-matrix engine "
                 f"supports at most {MAX_DENSITY_QUBITS}"
             )
-        self.program, self.noise, self.dtype = program, noise, dtype  # rho's dtype; operators compose in complex128
+        self.program, self.noise, self.dtype = program, noise, dtype
+        # the state is real in the matching precision; PTMs compose in float64
+        self.real_dtype = torch.float32 if dtype == torch.complex64 else torch.float64
         self.k = program.n_active
-        self.noise_sop = {key: superoperator([torch.as_tensor(m) for m in kraus]) for key, kraus in noise.gate.items()}
-        self.two_qubit = {}
+        self.noise_ptm = {key: pauli_transfer(superoperator([torch.as_tensor(m) for m in kraus]))
+                          for key, kraus in noise.gate.items()}
+        self.fixed = {}  # (name, qubits) -> gate then its error, one PTM
         for ins in program.instructions:
-            if len(ins.qubits) == 2 and (ins.name, ins.qubits) not in self.two_qubit:
-                sop = superoperator([fixed_matrix(ins.name)])
-                err = self.noise_sop.get((ins.name, ins.qubits))
-                self.two_qubit[(ins.name, ins.qubits)] = sop if err is None else err @ sop
-            elif len(ins.qubits) > 2:
+            if len(ins.qubits) > 2:
                 raise CircuitError(f"native gate {ins.name!r} on {len(ins.qubits)} qubits is not supported")
+            if ins.name not in ("rz", "rx") and (ins.name, ins.qubits) not in self.fixed:
+                self.fixed[(ins.name, ins.qubits)] = self._with_error(
+                    pauli_transfer(superoperator([fixed_matrix(ins.name)])), ins.name, ins.qubits)
         self.readout = [torch.as_tensor(m) for m in noise.readout]
+        self._final: dict[tuple[int, ...], tuple[torch.Tensor, torch.Tensor]] = {}
 
-    def _wire(self, q: int) -> int:
-        return self.k - 1 - q
+    def _with_error(self, ptm: torch.Tensor, name: str, qubits: tuple[int, ...]) -> torch.Tensor:
+        err = self.noise_ptm.get((name, qubits))
+        return ptm if err is None else err @ ptm
 
-    def _one_qubit_sop(self, name: str, q: int, angle: torch.Tensor | None) -> torch.Tensor:
-        mat = fixed_matrix(name) if angle is None else rotation_matrices(name, angle)
-        sop = superoperator([mat])
-        err = self.noise_sop.get((name, (q,)))
-        return sop if err is None else err @ sop
+    def _one_qubit(self, name: str, q: int, angle: torch.Tensor | None) -> torch.Tensor:
+        """Gate and its error on qubit q: [4, 4] (fixed) or [B, 4, 4] (rotation) float64."""
+        if angle is None:
+            return self.fixed[(name, (q,))]
+        return self._with_error(pauli_transfer(superoperator([rotation_matrices(name, angle)])), name, (q,))
 
-    def density_matrix(self, theta: torch.Tensor, x: torch.Tensor | None = None) -> torch.Tensor:
-        """Final rho [B, 2**k, 2**k] (self.dtype) for angles theta [B, P] (x: the amplitude features)."""
-        batch, k, dim = theta.shape[0], self.k, 2**self.k
-        if self.program.amplitude is not None:
-            psi = amplitude_state(self.program, x)
-            rho = (psi[:, :, None] * psi.conj()[:, None, :]).to(self.dtype)
-        else:
-            rho = torch.zeros(batch, dim, dim, dtype=self.dtype, device=theta.device)
-            rho[:, 0, 0] = 1
-        pending: dict[int, torch.Tensor] = {}  # qubit -> composed one-qubit superoperator [(B,) 4, 4]
-        blocks: dict[tuple[int, int], torch.Tensor] = {}  # (hi, lo) -> composed two-qubit block [(B,) 16, 16]
+    def initial_state(self, batch: int, x: torch.Tensor | None, device) -> torch.Tensor:
+        """Pauli vector of the initial state [B, 4**k]: |0..0> or the amplitude-embedded state of x."""
+        k = self.k
+        if self.program.amplitude is None:
+            zero = torch.tensor([1.0, 0.0, 0.0, 1.0], dtype=self.real_dtype, device=device)  # |0><0| = (I + Z)/2
+            state = zero
+            for _ in range(k - 1):
+                state = torch.outer(state, zero).reshape(-1)
+            return state.expand(batch, -1).clone()
+        psi = amplitude_state(self.program, x)  # [B, 2**k]
+        rho = (psi[:, :, None] * psi.conj()[:, None, :]).reshape((batch,) + (2,) * (2 * k))
+        t1 = _PAULI.transpose(-1, -2).to(psi.device)  # [P, r, c] = P[c, r]
+        for q in range(k):  # contract qubit (row axis 1+q, col axis 1+k) into one Pauli axis, moved last
+            rho = torch.tensordot(rho, t1, dims=([1, 1 + k - q], [1, 2]))
+        return rho.real.reshape(batch, -1).to(self.real_dtype)
+
+    def pauli_state(self, theta: torch.Tensor, x: torch.Tensor | None = None) -> tuple[torch.Tensor, list[int]]:
+        """Final Pauli vector [B, 4, ..., 4] (real) and its axis order (active qubit of each axis after B)."""
+        batch, k = theta.shape[0], self.k
+        state = self.initial_state(batch, x, theta.device).reshape((batch,) + (4,) * k)
+        order = [k - 1 - w for w in range(k)]  # axis 1 + w holds active qubit k-1-w (the MSB first)
+        pending: dict[int, torch.Tensor] = {}  # qubit -> composed one-qubit PTM [(B,) 4, 4]
+        blocks: dict[tuple[int, int], torch.Tensor] = {}  # (hi, lo) -> composed two-qubit PTM [(B,) 16, 16]
         owner: dict[int, tuple[int, int]] = {}  # qubit -> the open block holding it
 
+        def apply(ptm: torch.Tensor, qubits: tuple[int, ...]) -> None:
+            nonlocal state, order
+            rest = [q for q in order if q not in qubits]
+            new = rest + list(qubits)
+            if new != order:
+                state = state.permute([0] + [1 + order.index(q) for q in new])
+            flat = state.reshape(batch, -1, 4 ** len(qubits))
+            state = torch.matmul(flat, ptm.to(dtype=self.real_dtype, device=flat.device).transpose(-1, -2))
+            state, order = state.reshape((batch,) + (4,) * k), new
+
         def flush_block(pair: tuple[int, int]) -> None:
-            nonlocal rho
-            sop = blocks.pop(pair)
+            ptm = blocks.pop(pair)
             for q in pair:
                 owner.pop(q)
-            rho = apply_superoperator(rho, sop, [self._wire(pair[0]), self._wire(pair[1])], k)
+            apply(ptm, pair)
 
-        def flush_one(q: int) -> None:
-            nonlocal rho
-            sop = pending.pop(q, None)
-            if sop is not None:
-                rho = apply_superoperator(rho, sop, [self._wire(q)], k)
+        def one_qubit(q: int, ptm: torch.Tensor) -> None:
+            if q in owner:  # absorbed into the open block on q
+                pair = owner[q]
+                blocks[pair] = lift(ptm, pair.index(q)) @ blocks[pair]
+            else:
+                pending[q] = ptm if q not in pending else ptm @ pending[q]
 
         for ins, angle in zip(self.program.instructions, gate_angles(self.program, theta)):
             if len(ins.qubits) == 1:
-                q = ins.qubits[0]
-                sop = self._one_qubit_sop(ins.name, q, angle)
-                if q in owner:  # absorbed into the open block on q
-                    pair = owner[q]
-                    blocks[pair] = lift(sop, pair.index(q)) @ blocks[pair]
-                else:
-                    pending[q] = sop if q not in pending else sop @ pending[q]
+                one_qubit(ins.qubits[0], self._one_qubit(ins.name, ins.qubits[0], angle))
                 continue
             a, b = ins.qubits
-            gate = self.two_qubit[(ins.name, ins.qubits)]  # matrix order (b, a): b is the MSB
+            gate = self.fixed[(ins.name, ins.qubits)]  # matrix order (b, a): b is the MSB
             pair = owner.get(a)
             if pair is not None and owner.get(b) == pair:
                 blocks[pair] = (gate if pair == (b, a) else swap_qubits(gate)) @ blocks[pair]
@@ -131,21 +179,37 @@ class DeviceEmulator:
                     block = block @ lift(pending.pop(q), (b, a).index(q))
             blocks[(b, a)] = block
             owner[a] = owner[b] = (b, a)
+        for q in self.program.measured:  # relaxation during measurement, where the device reports it
+            err = self.noise_ptm.get(("measure", (q,)))
+            if err is not None:
+                one_qubit(q, err)
         for pair in list(blocks):
             flush_block(pair)
         for q in list(pending):
-            flush_one(q)
-        for q in self.program.measured:  # relaxation during measurement, where the device reports it
-            err = self.noise_sop.get(("measure", (q,)))
-            if err is not None:
-                rho = apply_superoperator(rho, err, [self._wire(q)], k)
-        return rho
+            apply(pending.pop(q), (q,))
+        return state, order
+
+    def _final_maps(self, order: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(flat indices of the I/Z strings [2**k], Walsh map [2**k, 2**k] to Qiskit-ordered probabilities)."""
+        if order not in self._final:
+            k = self.k
+            idx = torch.zeros(2**k, dtype=torch.long)
+            bits = torch.tensor(list(itertools.product((0, 1), repeat=k)))  # [S, axis]: Z on that axis or I
+            for axis in range(k):
+                idx = idx * 4 + bits[:, axis] * 3
+            qiskit = torch.arange(2**k)
+            b = torch.stack([(qiskit >> order[axis]) & 1 for axis in range(k)], 1)  # [b, axis]
+            walsh = (1 - 2 * ((b @ bits.T) % 2)).to(torch.float64) / 2**k  # [b, S]
+            self._final[order] = idx, walsh
+        return self._final[order]
 
     def active_probabilities(self, theta: torch.Tensor, x: torch.Tensor | None = None,
                              readout: bool = True) -> torch.Tensor:
         """Distribution over the k active qubits [B, 2**k] (Qiskit order), readout error applied if asked."""
-        rho = self.density_matrix(theta, x)
-        probs = torch.diagonal(rho, dim1=-2, dim2=-1).real
+        state, order = self.pauli_state(theta, x)
+        idx, walsh = self._final_maps(tuple(order))
+        z = state.reshape(state.shape[0], -1)[:, idx.to(state.device)]
+        probs = z @ walsh.to(dtype=z.dtype, device=z.device).T
         if not readout:
             return probs
         return apply_local(probs, {q: self.readout[q] for q in self.program.measured}, self.k)
@@ -155,24 +219,23 @@ class DeviceEmulator:
         return logical_marginal(self.active_probabilities(theta, x, readout), self.program)
 
 
-def lift(sop: torch.Tensor, position: int) -> torch.Tensor:
-    """A one-qubit superoperator [(B,) 4, 4] as a two-qubit one [(B,) 16, 16] on qubit 0 (MSB) or 1 of the pair."""
-    eye = torch.eye(2, dtype=sop.dtype, device=sop.device)
-    s = sop.reshape(*sop.shape[:-2], 2, 2, 2, 2)  # (r, c, r', c')
+def lift(ptm: torch.Tensor, position: int) -> torch.Tensor:
+    """A one-qubit PTM [(B,) 4, 4] as a two-qubit one [(B,) 16, 16] on qubit 0 (MSB) or 1 of the pair."""
+    eye = torch.eye(4, dtype=ptm.dtype, device=ptm.device)
+    lead = ptm.shape[:-2]
     if position == 0:
-        out = torch.einsum("...acAC,bB,dD->...abcdABCD", s, eye, eye)
+        out = ptm[..., :, None, :, None] * eye[:, None, :]
     else:
-        out = torch.einsum("...bdBD,aA,cC->...abcdABCD", s, eye, eye)
-    return out.reshape(*sop.shape[:-2], 16, 16)
+        out = eye[:, None, :, None] * ptm[..., None, :, None, :]
+    return out.reshape(*lead, 16, 16)
 
 
-def swap_qubits(sop: torch.Tensor) -> torch.Tensor:
-    """A two-qubit superoperator [(B,) 16, 16] with the roles of its two qubits exchanged."""
-    lead = sop.shape[:-2]
-    s = sop.reshape(*lead, *(2,) * 8)
+def swap_qubits(ptm: torch.Tensor) -> torch.Tensor:
+    """A two-qubit PTM [(B,) 16, 16] with the roles of its two qubits exchanged."""
+    lead = ptm.shape[:-2]
     n = len(lead)
-    perm = list(range(n)) + [n + i for i in (1, 0, 3, 2, 5, 4, 7, 6)]
-    return s.permute(perm).reshape(*lead, 16, 16)
+    perm = list(range(n)) + [n + i for i in (1, 0, 3, 2)]
+    return ptm.reshape(*lead, 4, 4, 4, 4).permute(perm).reshape(*lead, 16, 16)
 
 
 def apply_local(probs: torch.Tensor, matrices: dict, n_bits: int) -> torch.Tensor:

@@ -12,8 +12,9 @@ from qedm.errors import ConfigError
 
 
 def attach_device(module, device: str, shots: int | None = None, mitigation: str = "none", engine: str = "qedm",
-                  retries: int = 2, timeout_s: float | None = None, seed: int = 0) -> list:
-    """[(vqc, backend)] for every VQC in `module`, now running on `device`."""
+                  retries: int = 2, timeout_s: float | None = None, seed: int = 0, chunk_rows: int | None = 256,
+                  workers: int = 2) -> list:
+    """[(vqc, backend)] for every VQC in `module`, now on `device` (chunks of `chunk_rows` rows in flight at once)."""
     from qedm.quantum.backends.device import DeviceBackend
     from qedm.quantum.backends.resilient import ResilientBackend
     from qedm.quantum.circuits import VQC
@@ -25,7 +26,8 @@ def attach_device(module, device: str, shots: int | None = None, mitigation: str
     for vqc in vqcs:
         primary = DeviceBackend(device, shots, mitigation, engine, seed=seed)
         primary.program(vqc)  # transpile now: too many qubits fails here
-        vqc.backend = ResilientBackend(primary, retries=retries, timeout_s=timeout_s)
+        vqc.backend = ResilientBackend(primary, retries=retries, timeout_s=timeout_s, chunk_rows=chunk_rows,
+                                       workers=workers)
         attached.append((vqc, vqc.backend))
     return attached
 

@@ -270,3 +270,77 @@ def test_parameter_shift_on_the_device_equals_backprop_through_the_engine():
         grads.append(vqc.weights.grad)
     assert grads[0].abs().max() > 1e-3
     assert torch.allclose(grads[0], grads[1], atol=1e-10)
+
+
+class SlowBackend(DeviceBackend):
+    """A device with 0.4 s of latency per call that counts calls in flight; chunks listed in `faults` fail.
+
+    faults: first row's x[0] (rounded) -> how many attempts fail ("always" = every one).
+    """
+
+    def __init__(self, faults, *args, **kwargs):
+        import threading
+
+        super().__init__(*args, **kwargs)
+        self.faults, self.in_flight, self.max_in_flight = dict(faults), 0, 0
+        self._count = threading.Lock()
+
+    def estimate(self, circuit, x, weights, shift=None, generator=None):
+        import time
+
+        key = round(float(x[0, 0]), 6)
+        with self._count:
+            left = self.faults.get(key, 0)
+            if left:
+                self.faults[key] = left if left == "always" else left - 1
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if left:
+                raise RuntimeError("device busy")
+            time.sleep(0.4)  # queue and network latency: the GIL is free, other chunks run
+            return super().estimate(circuit, x, weights, shift, generator)
+        finally:
+            with self._count:
+                self.in_flight -= 1
+
+
+def test_chunks_are_in_flight_at_once_and_lose_no_rows():
+    import time
+
+    from qedm.quantum.backends.resilient import ResilientBackend
+
+    vqc = _vqc(2, "angle")
+    x = _inputs(vqc, 16, seed=7)
+    xx, w = vqc._resolve(x, None)
+    # chunk 2 (rows 4-7) fails once then succeeds on retry; chunk 3 (rows 8-11) always fails: fallback
+    slow = SlowBackend({round(float(x[4, 0]), 6): 1, round(float(x[8, 0]), 6): "always"}, "fake_nairobi")
+    slow.program(vqc)
+    backend = ResilientBackend(slow, retries=1, chunk_rows=4, workers=4)
+    start = time.perf_counter()
+    future = backend.submit(vqc, xx, w)  # returns at once: classical work overlaps the device
+    assert not future.done()
+    out = future.result()
+    wall = time.perf_counter() - start
+    assert slow.max_in_flight >= 2  # chunks overlapped (serially: 5 device calls, 1.6 s of latency)
+    assert wall < 1.4, wall
+    assert out.shape == (16, 3)
+    noisy = DeviceBackend("fake_nairobi").expectations(vqc, xx, w)
+    keep = torch.ones(16, dtype=torch.bool)
+    keep[8:12] = False
+    assert torch.allclose(out[keep], noisy[keep].to(out.dtype), atol=1e-12)  # every row, in order
+    assert torch.allclose(out[8:12], vqc.exact_expectations(x[8:12]).to(out.dtype))  # the fallen-back chunk
+    assert [(f["rows"], f["attempts"]) for f in backend.fallbacks] == [(4, 2)]
+    assert backend.failures == 3  # one retried failure, two on the fallen-back chunk
+    assert slow.usage["circuit_executions"] == 12
+
+
+def test_chunked_shots_are_reproducible():
+    from qedm.quantum.backends.resilient import ResilientBackend
+
+    vqc = _vqc(2, "angle")
+    x = _inputs(vqc, 10, seed=2)
+    xx, w = vqc._resolve(x, None)
+    runs = [ResilientBackend(DeviceBackend("fake_nairobi", shots=200, seed=4), chunk_rows=3, workers=3)
+            .estimate(vqc, xx, w) for _ in range(2)]
+    assert torch.equal(runs[0], runs[1]) and runs[0].shape == (10, 3)

@@ -11,6 +11,8 @@ top, batched over rows. `usage` counts what a real device would be billed for.
 
 from __future__ import annotations
 
+import threading
+
 import torch
 
 from qedm.errors import CircuitError
@@ -45,6 +47,7 @@ class DeviceBackend(BackendBase):
         self._programs: dict = {}
         self.usage = {"circuit_executions": 0, "total_shots": 0, "calls": 0, "qpu_seconds": 0.0}
         self._seconds: dict = {}
+        self._lock = threading.RLock()  # chunks of one call may run on several threads (ResilientBackend)
 
     # ----- compilation, cached per template structure ---------------------------------------
     def _transpiled(self, circuit):
@@ -54,22 +57,24 @@ class DeviceBackend(BackendBase):
 
         ops = tuple(circuit.ops())
         key = (ops, circuit.n_qubits)
-        if key not in self._programs:
-            program = transpile_program(ops, circuit.n_qubits, self.device, self.name, seed=self.seed)
-            self._programs[key] = {1: program}, program_noise(program, self.device), {}
-        return self._programs[key]
+        with self._lock:
+            if key not in self._programs:
+                program = transpile_program(ops, circuit.n_qubits, self.device, self.name, seed=self.seed)
+                self._programs[key] = {1: program}, program_noise(program, self.device), {}
+            return self._programs[key]
 
     def compiled(self, circuit, scale: int = 1):
         """(program, noise, emulator) of `circuit`'s Op list at folding `scale`."""
         from qedm.quantum.device_emulator import DeviceEmulator
 
         programs, noise, emulators = self._transpiled(circuit)
-        if scale not in programs:
-            programs[scale] = programs[1].fold(scale)
         dtype = getattr(circuit, "dtype", torch.complex128)  # complex64 templates run rho in complex64
-        if self.engine == "qedm" and (scale, dtype) not in emulators:
-            emulators[(scale, dtype)] = DeviceEmulator(programs[scale], noise, dtype)
-        return programs[scale], noise, emulators.get((scale, dtype))
+        with self._lock:
+            if scale not in programs:
+                programs[scale] = programs[1].fold(scale)
+            if self.engine == "qedm" and (scale, dtype) not in emulators:
+                emulators[(scale, dtype)] = DeviceEmulator(programs[scale], noise, dtype)
+            return programs[scale], noise, emulators.get((scale, dtype))
 
     def program(self, circuit):
         """The transpiled program (scale 1) of `circuit`."""
@@ -82,14 +87,15 @@ class DeviceBackend(BackendBase):
         program, noise, emulator = self.compiled(circuit, scale)
         theta = angles(circuit.ops(), x, weights, circuit.dtype, shift)
         xx = x.double() if program.amplitude is not None else None
-        self.usage["circuit_executions"] += theta.shape[0]
-        self.usage["total_shots"] += theta.shape[0] * (shots or 0)
-        if shots:
-            if id(program) not in self._seconds:
-                from qedm.quantum.provenance import program_seconds
+        with self._lock:
+            self.usage["circuit_executions"] += theta.shape[0]
+            self.usage["total_shots"] += theta.shape[0] * (shots or 0)
+            if shots:
+                if id(program) not in self._seconds:
+                    from qedm.quantum.provenance import program_seconds
 
-                self._seconds[id(program)] = program_seconds(program, self.device)
-            self.usage["qpu_seconds"] += theta.shape[0] * shots * self._seconds[id(program)]
+                    self._seconds[id(program)] = program_seconds(program, self.device)
+                self.usage["qpu_seconds"] += theta.shape[0] * shots * self._seconds[id(program)]
         if self.engine == "aer":
             from qedm.quantum.aer_engine import aer_probabilities
 
@@ -112,7 +118,8 @@ class DeviceBackend(BackendBase):
         return self._run(circuit, x, weights, shift, 1, None).to(circuit.real_dtype)
 
     def _mitigated(self, circuit, x, weights, shift, shots, generator) -> torch.Tensor:
-        self.usage["calls"] += 1
+        with self._lock:
+            self.usage["calls"] += 1
         scales = SCALES[self.zne_factory] if "zne" in self.mitigation else (1,)
         signs = circuit.signs.to(torch.float64)
         values = []
