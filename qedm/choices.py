@@ -10,7 +10,7 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
-from qedm.errors import ConfigError
+from qedm.errors import ConfigError, QEDMError
 
 DENOISERS = ("classical", "hybrid", "quantum", "quantum_dense")
 LATENTS = ("auto", "none", "pca", "ae")
@@ -40,10 +40,11 @@ TIME_GATES = ("RX", "RY", "RZ")
 MAX_QUBITS = 20  # a statevector of 2**20 amplitudes per row is the most a CPU handles
 
 
-def one_of(name: str, value: Any, allowed: tuple[str, ...]) -> Any:
-    """`value` if it is one of `allowed`, else ConfigError naming `name`, the value and the choices."""
+def one_of(name: str, value: Any, allowed: tuple[str, ...], error: type[QEDMError] = ConfigError) -> Any:
+    """`value` if it is one of `allowed`, else `error` (ConfigError; circuits pass CircuitError) naming `name`,
+    the value and the choices."""
     if value not in allowed:
-        raise ConfigError(f"{name}={value!r} is not one of: {', '.join(allowed)}")
+        raise error(f"{name}={value!r} is not one of: {', '.join(allowed)}")
     return value
 
 

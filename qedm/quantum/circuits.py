@@ -23,7 +23,7 @@ import math
 import torch
 from torch import nn
 
-from qedm.choices import DIFF_METHODS, ENCODINGS, ENTANGLERS, EXECUTIONS, INITS, MAX_QUBITS, OBSERVABLES
+from qedm.choices import DIFF_METHODS, ENCODINGS, ENTANGLERS, EXECUTIONS, INITS, MAX_QUBITS, OBSERVABLES, one_of
 from qedm.errors import CircuitError
 from qedm.quantum.backends import BackendBase, check_backend, make_backend
 from qedm.quantum.gates import real_dtype
@@ -31,12 +31,6 @@ from qedm.quantum.ir import Observable, Op, Param
 from qedm.quantum.simulator import cnot_permutation, z_signs
 
 SMALL_INIT_STD = 0.05
-
-
-def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise CircuitError(f"unknown {name} {value!r}; expected one of {list(allowed)}")
-    return value
 
 
 def check_circuit(n_qubits: int, n_layers: int, encoding: str, entangler: str, observables: str,
@@ -48,11 +42,11 @@ def check_circuit(n_qubits: int, n_layers: int, encoding: str, entangler: str, o
         raise CircuitError(f"n_qubits={n_qubits} is too large for a statevector simulator (max {MAX_QUBITS})")
     if isinstance(n_layers, bool) or not isinstance(n_layers, int) or n_layers < 0:
         raise CircuitError(f"n_layers must be a non-negative integer, got {n_layers!r}")
-    _choice("encoding", encoding, ENCODINGS)
-    _choice("entangler", entangler, ENTANGLERS)
-    _choice("observables", observables, OBSERVABLES)
-    _choice("init", init, INITS)
-    _choice("diff_method", diff_method, DIFF_METHODS)
+    one_of("encoding", encoding, ENCODINGS, CircuitError)
+    one_of("entangler", entangler, ENTANGLERS, CircuitError)
+    one_of("observables", observables, OBSERVABLES, CircuitError)
+    one_of("init", init, INITS, CircuitError)
+    one_of("diff_method", diff_method, DIFF_METHODS, CircuitError)
     if not isinstance(backend, BackendBase):
         check_backend(backend)
 
@@ -137,7 +131,7 @@ class VQC(nn.Module):
                 raise CircuitError("pass shots and noise to the backend instance, not to VQC")
             self.backend = backend
         else:
-            _choice("execution", execution, EXECUTIONS)
+            one_of("execution", execution, EXECUTIONS, CircuitError)
             if execution == "gates":  # the reference backend under its old name
                 backend, execution = "reference", "auto"
             self.backend = make_backend(check_backend(backend), shots, noise=noise, execution=execution)
@@ -179,7 +173,7 @@ class VQC(nn.Module):
 
     @execution.setter
     def execution(self, value: str) -> None:
-        _choice("execution", value, EXECUTIONS)
+        one_of("execution", value, EXECUTIONS, CircuitError)
         if self.backend.name == "density":
             raise CircuitError("execution applies to the statevector and reference backends, not 'density'")
         name = "reference" if value == "gates" else "statevector"

@@ -128,9 +128,9 @@ def test_errors_name_shapes_and_choices():
     vqc = VQC(3, 1)
     with pytest.raises(CircuitError, match=r"shape \[B, 3\].*got \(4, 2\)"):
         vqc(torch.rand(4, 2))
-    with pytest.raises(CircuitError, match="unknown encoding 'dense'"):
+    with pytest.raises(CircuitError, match="encoding='dense' is not one of"):
         VQC(3, 1, encoding="dense")
-    with pytest.raises(CircuitError, match="unknown entangler"):
+    with pytest.raises(CircuitError, match="entangler='star' is not one of"):
         VQC(3, 1, entangler="star")
     with pytest.raises(CircuitError, match="n_inputs=5"):
         VQC(3, 1, n_inputs=5)

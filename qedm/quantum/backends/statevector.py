@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import torch
 
+from qedm.choices import one_of
 from qedm.errors import CircuitError
 from qedm.quantum.backends.base import BackendBase
 from qedm.quantum.gates import gate_matrix
@@ -73,9 +74,7 @@ class StatevectorBackend(BackendBase):
 
     def __init__(self, shots: int | None = None, execution: str = "auto") -> None:
         super().__init__(shots)
-        if execution not in EXECUTIONS:
-            raise CircuitError(f"unknown execution {execution!r}; expected one of {list(EXECUTIONS)}")
-        self.execution = execution
+        self.execution = one_of("execution", execution, EXECUTIONS, CircuitError)
         self.kron_plans: dict[torch.device, KronPlan] = {}
         self.fused_plans: dict[torch.device, tuple[torch.Tensor, FusedPlan]] = {}
         self.workspace = Workspace()
