@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -135,9 +134,11 @@ def summary_table(results: list[dict]) -> list[str]:
             group = [r for r in results if r["classifier"] == clf and r["method"] == method]
 
             def ms(key: str) -> str:
-                vals = [r[key] for r in group]
-                sd = statistics.stdev(vals) if len(vals) > 1 else 0.0
-                return f"{statistics.mean(vals):.3f} ± {sd:.3f}"
+                vals = np.array([r[key] for r in group], dtype=float)
+                if np.isnan(vals).all():  # no added rows to read ("none")
+                    return "-"
+                sd = float(np.nanstd(vals, ddof=1)) if len(vals) > 1 else 0.0
+                return f"{float(np.nanmean(vals)):.3f} ± {sd:.3f}"
 
             lines.append(f"| {clf} | {method} | {int(np.mean([r['n_added'] for r in group]))} | {ms('recall')} | "
                          f"{ms('precision')} | {ms('f1')} | {ms('pr_auc')} | "
