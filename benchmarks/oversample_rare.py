@@ -6,21 +6,22 @@ predict whether rate_marriage == 1 from the other 8 columns. A stratified 70/30 
 per repeat); only the training part is augmented.
 - none: the training rows as they are.
 - SMOTE: imbalanced-learn's SMOTE(k_neighbors=5) on the numeric columns, up to a 1:1 balance.
-- QEDM: QEDM(condition_column="rate_marriage", denoiser=...) fitted on the training rows (all
-  five classes), then `sample(n, conditions={"rate_marriage": 1})` adds as many synthetic
-  minority rows as SMOTE does (so both reach 1:1).
+- QEDM: QEDM(condition_column="rate_marriage", denoiser=..., **variant) fitted on the training
+  rows (all five classes), then `sample(n, conditions={"rate_marriage": 1}, guidance_scale=g)`
+  adds as many synthetic minority rows as SMOTE does (so both reach 1:1); each variant is
+  fitted once per split and sampled at every guidance scale asked for.
 Downstream classifiers: logistic regression (standardised inputs) and a random forest (200
 trees); scores on the untouched test part: minority recall, precision, F1, and PR-AUC.
 
-    .venv/bin/python benchmarks/oversample_rare.py            # 3 repeats, about 6 min on 2 cores
-    .venv/bin/python benchmarks/oversample_rare.py --quick    # 1 repeat, about 1.5 min
+    .venv/bin/python benchmarks/oversample_rare.py            # 3 repeats, library defaults
+    .venv/bin/python benchmarks/oversample_rare.py --quick    # 1 repeat
+    .venv/bin/python benchmarks/oversample_rare.py --variants default,epochs=300 --guidance 1,2,3
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -64,21 +65,29 @@ def score(train: pd.DataFrame, test: pd.DataFrame, seed: int) -> dict[str, dict[
 
 
 def read_as_minority(train: pd.DataFrame, test: pd.DataFrame, synthetic: pd.DataFrame, seed: int) -> dict:
-    """How often a reader trained on real rows calls rows of the minority class minority.
+    """How often readers trained on real rows call rows of the minority class minority.
 
-    The reader is a class-balanced random forest on the real training rows (minority vs rest);
-    it is applied to the real held-out minority rows (the reference rate) and to the synthetic
-    rows asked for with the minority class. Conditional generation is faithful when the two
-    rates are about equal.
+    Two class-balanced readers fitted on the real training rows (minority vs rest): a random
+    forest and a logistic regression. Each is applied to the real held-out minority rows (the
+    reference rate) and to the synthetic rows asked for with the minority class. Conditional
+    generation is faithful when the two rates are about equal.
     """
     from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
 
-    reader = RandomForestClassifier(n_estimators=200, class_weight="balanced_subsample", min_samples_leaf=5,
-                                    random_state=seed, n_jobs=1)
-    reader.fit(train.drop(columns=[TARGET]).to_numpy(float), (train[TARGET] == MINORITY).to_numpy())
+    readers = {"": RandomForestClassifier(n_estimators=200, class_weight="balanced_subsample", min_samples_leaf=5,
+                                          random_state=seed, n_jobs=1),
+               "_logreg": make_pipeline(StandardScaler(), LogisticRegression(class_weight="balanced", max_iter=2000))}
     real = test[test[TARGET] == MINORITY].drop(columns=[TARGET]).to_numpy(float)
     fake = synthetic.drop(columns=[TARGET]).to_numpy(float)
-    return {"read_as_real": float(reader.predict(real).mean()), "read_as_synthetic": float(reader.predict(fake).mean())}
+    out = {}
+    for suffix, reader in readers.items():
+        reader.fit(train.drop(columns=[TARGET]).to_numpy(float), (train[TARGET] == MINORITY).to_numpy())
+        out[f"read_as_real{suffix}"] = float(reader.predict(real).mean())
+        out[f"read_as_synthetic{suffix}"] = float(reader.predict(fake).mean())
+    return out
 
 
 def smote_rows(train: pd.DataFrame, seed: int) -> pd.DataFrame:
@@ -92,14 +101,50 @@ def smote_rows(train: pd.DataFrame, seed: int) -> pd.DataFrame:
     return new
 
 
-def qedm_rows(train: pd.DataFrame, n: int, seed: int, args) -> tuple[pd.DataFrame, float]:
-    model = QEDM(condition_column=TARGET, denoiser=args.denoiser, epochs=args.epochs, seed=seed,
-                 guidance_scale=args.guidance, ema_decay=args.ema_decay)
+def parse_variant(text: str) -> dict:
+    """QEDM settings of a variant: "default" (the library's) or "key=value+key=value"."""
+    if text == "default":
+        return {}
+    settings = {}
+    for item in text.split("+"):
+        key, value = item.split("=", 1)
+        settings[key] = int(value) if value.lstrip("-").isdigit() else float(value)
+    return settings
+
+
+def qedm_fit(train: pd.DataFrame, seed: int, denoiser: str, variant: str) -> tuple[QEDM, float]:
+    """A class-conditional QEDM on the training rows (all five classes), and its fit seconds."""
+    model = QEDM(condition_column=TARGET, denoiser=denoiser, seed=seed, **parse_variant(variant))
     started = time.perf_counter()
     model.fit(train)
-    fit_s = time.perf_counter() - started
-    synthetic = model.sample(n, conditions={TARGET: MINORITY}, seed=seed + 1)
-    return synthetic[train.columns], fit_s
+    return model, time.perf_counter() - started
+
+
+def cell_key(row: dict) -> tuple:
+    return row["seed"], row["method"], row["classifier"]
+
+
+def summary_table(results: list[dict]) -> list[str]:
+    """Mean ± sd over seeds per classifier and augmentation, as Markdown rows."""
+    lines = ["| classifier | augmentation | rows added | minority recall | precision | F1 | PR-AUC | "
+             "read as minority, forest / logreg reader: added rows (real held-out minority rows) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for clf in ("logreg", "forest"):
+        for method in dict.fromkeys(r["method"] for r in results):
+            group = [r for r in results if r["classifier"] == clf and r["method"] == method]
+
+            def ms(key: str) -> str:
+                vals = np.array([r[key] for r in group], dtype=float)
+                if np.isnan(vals).all():  # no added rows to read ("none")
+                    return "-"
+                sd = float(np.nanstd(vals, ddof=1)) if len(vals) > 1 else 0.0
+                return f"{float(np.nanmean(vals)):.3f} ± {sd:.3f}"
+
+            lines.append(f"| {clf} | {method} | {int(np.mean([r['n_added'] for r in group]))} | {ms('recall')} | "
+                         f"{ms('precision')} | {ms('f1')} | {ms('pr_auc')} | "
+                         f"{ms('read_as_synthetic')} ({ms('read_as_real')}) / "
+                         f"{ms('read_as_synthetic_logreg')} ({ms('read_as_real_logreg')}) |")
+    return lines
 
 
 def main() -> None:
@@ -107,53 +152,60 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--denoiser", default="classical", choices=("classical", "hybrid", "quantum"))
-    parser.add_argument("--epochs", type=int, default=None, help="QEDM epochs (default 150; quick 30)")
-    parser.add_argument("--ema-decay", type=float, default=0.0, help="EMA of the weights (0: off)")
-    parser.add_argument("--guidance", type=float, default=1.0, help="classifier-free guidance scale")
+    parser.add_argument("--variants", default="default",
+                        help='comma-separated QEDM settings to compare: "default" or "key=value+key=value"')
+    parser.add_argument("--guidance", default="1", help="comma-separated guidance scales, each sampled from one fit")
     parser.add_argument("--out", default="runs/oversample_rare")
     args = parser.parse_args()
     from sklearn.model_selection import train_test_split
 
-    args.epochs = args.epochs or (30 if args.quick else 150)
     repeats = 1 if args.quick else args.repeats
+    scales = [float(g) for g in args.guidance.split(",")]
     df = load_dataset("fair")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    cells = out / "cells.jsonl"  # one line per finished cell: an interrupted run resumes
+    results = [json.loads(line) for line in cells.read_text().splitlines()] if cells.is_file() else []
+    done = {cell_key(r) for r in results}
+
+    def record(rows: list[dict]) -> None:
+        with open(cells, "a") as handle:
+            for row in rows:
+                handle.write(json.dumps(row) + "\n")
+                print(json.dumps(row), flush=True)
+        results.extend(rows)
+        done.update(cell_key(r) for r in rows)
+
+    def evaluate(seed, method, train, test, extra, reads, fit_s=0.0) -> None:
+        augmented = train if extra is None else pd.concat([train, extra], ignore_index=True)
+        nan = {f"read_as_{kind}{suffix}": float("nan") for kind in ("real", "synthetic") for suffix in ("", "_logreg")}
+        record([{"seed": seed, "method": method, "classifier": clf, "n_added": 0 if extra is None else len(extra),
+                 "qedm_fit_s": round(fit_s, 1), **scores, **(reads or nan)}
+                for clf, scores in score(augmented, test, seed).items()])
+
     started = time.perf_counter()
-    results: list[dict] = []
     for seed in range(repeats):
         train, test = train_test_split(df, test_size=0.3, stratify=df[TARGET], random_state=seed)
         extra_smote = smote_rows(train, seed)
-        extra_qedm, fit_s = qedm_rows(train, len(extra_smote), seed, args)
-        reads = {"smote": read_as_minority(train, test, extra_smote, seed),
-                 f"qedm-{args.denoiser}": read_as_minority(train, test, extra_qedm, seed)}
-        for method, extra in (("none", None), ("smote", extra_smote), (f"qedm-{args.denoiser}", extra_qedm)):
-            augmented = train if extra is None else pd.concat([train, extra], ignore_index=True)
-            for clf, scores in score(augmented, test, seed).items():
-                results.append({"seed": seed, "method": method, "classifier": clf, "n_added": 0 if extra is None
-                                else len(extra), "qedm_fit_s": round(fit_s, 1), **scores,
-                                **reads.get(method, {"read_as_real": float("nan"), "read_as_synthetic": float("nan")})})
-                print(json.dumps(results[-1]), flush=True)
+        if (seed, "none", "logreg") not in done:
+            evaluate(seed, "none", train, test, None, None)
+        if (seed, "smote", "logreg") not in done:
+            evaluate(seed, "smote", train, test, extra_smote, read_as_minority(train, test, extra_smote, seed))
+        for variant in args.variants.split(","):
+            names = {g: f"qedm-{args.denoiser}[{variant}] g={g:g}" for g in scales}
+            if all((seed, name, "logreg") in done for name in names.values()):
+                continue
+            model, fit_s = qedm_fit(train, seed, args.denoiser, variant)
+            for g, name in names.items():
+                if (seed, name, "logreg") in done:
+                    continue
+                extra = model.sample(len(extra_smote), conditions={TARGET: MINORITY}, seed=seed + 1,
+                                     guidance_scale=g)[train.columns]
+                evaluate(seed, name, train, test, extra, read_as_minority(train, test, extra, seed), fit_s)
     lines = [f"Minority = {TARGET} == {MINORITY}: {int((df[TARGET] == MINORITY).sum())} of {len(df)} rows; "
-             f"{repeats} split(s); QEDM denoiser={args.denoiser}, epochs={args.epochs}, guidance={args.guidance}, "
-             f"ema_decay={args.ema_decay}.",
-             "| classifier | augmentation | rows added | minority recall | precision | F1 | PR-AUC | "
-             "read as minority: added rows (real held-out minority rows) |",
-             "|---|---|---|---|---|---|---|---|"]
-    for clf in ("logreg", "forest"):
-        for method in dict.fromkeys(r["method"] for r in results):
-            group = [r for r in results if r["classifier"] == clf and r["method"] == method]
-
-            def ms(key: str) -> str:
-                vals = [r[key] for r in group]
-                sd = statistics.stdev(vals) if len(vals) > 1 else 0.0
-                return f"{statistics.mean(vals):.3f} ± {sd:.3f}"
-
-            lines.append(f"| {clf} | {method} | {int(np.mean([r['n_added'] for r in group]))} | {ms('recall')} | "
-                         f"{ms('precision')} | {ms('f1')} | {ms('pr_auc')} | "
-                         f"{ms('read_as_synthetic')} ({ms('read_as_real')}) |")
-    lines.append(f"\nTotal wall time {time.perf_counter() - started:.0f} s.")
+             f"seeds {sorted({r['seed'] for r in results})}; QEDM denoiser={args.denoiser}.", *summary_table(results),
+             f"\nWall time of this run {time.perf_counter() - started:.0f} s."]
     print("\n".join(lines))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps({"rows": results, "table": lines}, indent=1))
 
 
