@@ -158,7 +158,7 @@ _REGISTRY: dict[str, tuple[DatasetInfo, Callable[[], pd.DataFrame]]] = {
         (DatasetInfo("moses_small", 4000, 1, "1 smiles", None,
                      "4000 drug-like molecules (SMILES) of at most 30 SELFIES tokens, a seeded subsample "
                      "of MOSES train; held out: qedm.science.load_moses_small('test')",
-                     "molsets (bundled MOSES splits; pip install --no-deps molsets)", requires="molsets",
+                     "molsets (bundled MOSES splits; pip install --no-deps molsets)", requires="moses",
                      column_kinds=(("smiles", "smiles"),)), _load_moses_small),
         (DatasetInfo("digits", 1797, 65, "64 pixel (8x8 image), 1 categorical", "target",
                      "Handwritten digits, 8x8 grey levels 0..16; see load_digits_images()", _SK,

@@ -124,7 +124,7 @@ def moses_file(split: str) -> Path:
     """The path of MOSES' `split` CSV ("train" or "test") inside the installed molsets package."""
     spec = importlib.util.find_spec("moses")  # locates the package without running its __init__
     if spec is None or not spec.submodule_search_locations:
-        raise DataError(f"the MOSES molecules need the package molsets: {MOSES_INSTALL}")
+        raise DataError(f"the MOSES molecules need the package molsets (module moses): {MOSES_INSTALL}")
     path = Path(list(spec.submodule_search_locations)[0]) / "dataset" / "data" / f"{split}.csv.gz"
     if not path.is_file():
         raise DataError(f"the molsets install lacks its bundled file {path}; reinstall it: {MOSES_INSTALL}")
