@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -34,6 +34,7 @@ class TrainingData:
     data: pd.DataFrame | np.ndarray
     labels: np.ndarray | None
     source: str
+    column_kinds: dict[str, str] = field(default_factory=dict)  # a bundled dataset's kinds (smiles)
 
     @property
     def shape_text(self) -> str:
@@ -52,7 +53,8 @@ def load_training_data(path: Path | None, dataset: str | None) -> TrainingData:
         if dataset_info(dataset).kind == "image":
             images, labels = load_digits_images()
             return TrainingData(images, labels, f"dataset {dataset}")
-        return TrainingData(load_dataset(dataset), None, f"dataset {dataset}")
+        info = dataset_info(dataset)
+        return TrainingData(load_dataset(dataset), None, f"dataset {dataset}", dict(info.column_kinds))
     from qedm.data.io import read_table
     from qedm.data.validation import validate_table
 
@@ -81,6 +83,8 @@ def fit_run(
 ) -> dict[str, Any]:
     """Fit (or resume) a run in `run_dir`, then save the model and one set of samples."""
     run_dir = Path(run_dir)
+    if training.column_kinds:  # the dataset's kinds (a SMILES column), unless the config overrides them
+        config = config.updated(column_kinds={**training.column_kinds, **config.column_kinds})
     existed = run_dir.exists() and any(run_dir.iterdir())
     if existed and fresh:
         _clear_run(run_dir)

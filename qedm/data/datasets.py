@@ -7,6 +7,8 @@ experiment). "fair" is the real imbalanced
 table: its target `rate_marriage` has a 1.6 % rare class (1 = very poor) and a 5.5 % one (2).
 The TFIM snapshot tables (tfim_z, tfim_x) are made by qedm itself (qedm.science): exact ground
 states, sampled with a fixed seed on every load, so nothing is stored or downloaded.
+moses_small is a seeded subsample of the MOSES benchmark molecules shipped in the `molsets`
+wheel (qedm.science.molecules), one SMILES column modelled as SELFIES tokens.
 """
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ class DatasetInfo:
     source: str
     kind: str = "table"  # "table" or "image"
     requires: str | None = None  # optional package that ships the data (None: a core dependency)
+    column_kinds: tuple[tuple[str, str], ...] = ()  # kinds fit applies unless told otherwise
 
 
 def _sklearn_frame(loader_name: str, class_names: bool = True, **kw) -> pd.DataFrame:
@@ -109,6 +112,12 @@ def _load_tfim(basis: str) -> pd.DataFrame:
     return load_bundled(basis)
 
 
+def _load_moses_small() -> pd.DataFrame:
+    from qedm.science.molecules import load_moses_small
+
+    return load_moses_small("train")
+
+
 _SK = "scikit-learn (bundled)"
 _TFIM = "qedm.science (exact diagonalisation, regenerated on load)"
 _REGISTRY: dict[str, tuple[DatasetInfo, Callable[[], pd.DataFrame]]] = {
@@ -146,6 +155,11 @@ _REGISTRY: dict[str, tuple[DatasetInfo, Callable[[], pd.DataFrame]]] = {
                      "basis, 500 per field h = 0.2..2.0", _TFIM), lambda: _load_tfim("z")),
         (DatasetInfo("tfim_x", 5000, 9, "1 numeric, 8 categorical", "h",
                      "The same chains' snapshots in the X basis", _TFIM), lambda: _load_tfim("x")),
+        (DatasetInfo("moses_small", 4000, 1, "1 smiles", None,
+                     "4000 drug-like molecules (SMILES) of at most 30 SELFIES tokens, a seeded subsample "
+                     "of MOSES train; held out: qedm.science.load_moses_small('test')",
+                     "molsets (bundled MOSES splits; pip install --no-deps molsets)", requires="moses",
+                     column_kinds=(("smiles", "smiles"),)), _load_moses_small),
         (DatasetInfo("digits", 1797, 65, "64 pixel (8x8 image), 1 categorical", "target",
                      "Handwritten digits, 8x8 grey levels 0..16; see load_digits_images()", _SK,
                      kind="image"), _load_digits_frame),

@@ -8,6 +8,9 @@ gets one extra indicator output (+1 missing, -1 present); categorical missing va
 own category instead. Datetime and timedelta columns are encoded like numeric ones, as float
 seconds (see qedm.data.temporal), and decoded rounded to the resolution of the training values.
 Constant columns produce no output and are restored from the stored value.
+A column given the kind "smiles" holds molecules: a fixed-length SELFIES token sequence, one
+{-1, +1} one-hot block per position (qedm.science.molecules; decoded by argmax, always a valid
+molecule, written back as canonical SMILES).
 The fitted state is plain JSON (`to_dict` / `from_dict`), never pickle.
 """
 from __future__ import annotations
@@ -164,7 +167,7 @@ class TableTransformer:
         dtype = col.dtype
         spec: dict = {"name": name, "dtype": str(dtype), "missing": bool(col.isna().any())}
         nonnull = col.dropna()
-        if not spec["missing"] and nonnull.nunique() == 1:
+        if not spec["missing"] and nonnull.nunique() == 1 and kind != "smiles":
             spec.update(kind="constant", value=_to_json_scalar(nonnull.iloc[0]))
             if isinstance(dtype, pd.CategoricalDtype):
                 spec["categories"] = [_to_json_scalar(c) for c in dtype.categories]
@@ -172,6 +175,13 @@ class TableTransformer:
             return spec
         kind = kind or self._detect_kind(col)
         spec["kind"] = kind
+        if kind == "smiles":
+            from qedm.science.molecules import SelfiesCodec
+
+            if spec["missing"]:
+                raise DataError(f"column '{name}' (smiles) has missing values; drop those rows first")
+            spec["codec"] = SelfiesCodec.fit(nonnull.tolist(), column=str(name)).to_dict()
+            return spec
         if kind == "categorical":
             if isinstance(dtype, pd.CategoricalDtype):
                 spec["dtype_categories"] = [_to_json_scalar(c) for c in dtype.categories]
@@ -210,6 +220,11 @@ class TableTransformer:
             kind = spec["kind"]
             if kind == "constant":
                 continue
+            if kind == "smiles":
+                width = len(spec["codec"]["vocabulary"]) * spec["codec"]["max_tokens"]
+                blocks.append(OutputBlock(spec["name"], kind, "tokens", start, start + width))
+                start += width
+                continue
             if kind == "categorical":
                 width = len(spec["categories"]) + int(spec["missing"])
                 blocks.append(OutputBlock(spec["name"], kind, "one_hot", start, start + width))
@@ -236,7 +251,7 @@ class TableTransformer:
     def kind_summary(self) -> str:
         """Column kinds as counts, e.g. "30 numeric, 1 categorical"."""
         kinds = [spec["kind"] for spec in self._check_fitted()]
-        order = ("numeric", "integer", *TEMPORAL_KINDS, "categorical", "constant")
+        order = ("numeric", "integer", *TEMPORAL_KINDS, "categorical", "smiles", "constant")
         return ", ".join(f"{kinds.count(k)} {k}" for k in order if k in kinds)
 
     # ----- transform -----------------------------------------------------------------------
@@ -253,6 +268,9 @@ class TableTransformer:
             col = df[spec["name"]]
             if spec["kind"] == "categorical":
                 self._encode_categorical(col, spec, out[:, block[0].start : block[0].stop])
+                continue
+            if spec["kind"] == "smiles":
+                _encode_smiles(col, spec, out[:, block[0].start : block[0].stop])
                 continue
             x = _numbers(col, spec)
             isna = np.isnan(x)
@@ -308,6 +326,9 @@ class TableTransformer:
             name = spec["name"]
             if spec["kind"] == "constant":
                 decoded[name] = _restore_dtype(np.full(n, spec["value"], dtype=object), spec)
+            elif spec["kind"] == "smiles":
+                b = blocks[name][0]
+                decoded[name] = _decode_smiles(arr[:, b.start : b.stop], spec)
             elif spec["kind"] == "categorical":
                 b = blocks[name][0]
                 codes = np.argmax(arr[:, b.start : b.stop], axis=1)
@@ -348,6 +369,26 @@ class TableTransformer:
         obj = cls(**d["params"])
         obj.columns_ = [dict(s) for s in d["columns"]]
         return obj
+
+
+def _encode_smiles(col: pd.Series, spec: dict, out: np.ndarray) -> None:
+    """Write the per-position {-1, +1} one-hot of each molecule's SELFIES tokens into out: [N, L * V]."""
+    from qedm.science.molecules import SelfiesCodec
+
+    codec = SelfiesCodec.from_dict(spec["codec"])
+    tokens = codec.encode(col.tolist(), column=str(spec["name"]))  # [N, L]
+    view = out.reshape(len(col), codec.max_tokens, codec.size)
+    rows, positions = np.indices(tokens.shape)
+    view[rows, positions, tokens] = 1.0
+
+
+def _decode_smiles(block: np.ndarray, spec: dict) -> np.ndarray:
+    """Canonical SMILES [N] (object) from the token blocks [N, L * V]: argmax at each position."""
+    from qedm.science.molecules import SelfiesCodec
+
+    codec = SelfiesCodec.from_dict(spec["codec"])
+    tokens = block.reshape(len(block), codec.max_tokens, codec.size).argmax(axis=2)
+    return np.asarray(codec.decode(tokens), dtype=object)
 
 
 def _numbers(col: pd.Series, spec: dict) -> np.ndarray:

@@ -10,7 +10,7 @@ import pandas as pd
 from qedm.data.temporal import TEMPORAL_KINDS, temporal_kind
 from qedm.errors import DataError
 
-COLUMN_KINDS = ("numeric", "integer", "categorical", *TEMPORAL_KINDS)
+COLUMN_KINDS = ("numeric", "integer", "categorical", *TEMPORAL_KINDS, "smiles")
 
 # Scalar types a categorical (object) column may hold; anything else (lists, dicts, bytes,
 # timestamps) has no reversible one-hot meaning here.
@@ -106,6 +106,8 @@ def validate_column_kinds(df: pd.DataFrame, column_kinds: dict | None) -> dict:
                 f"'{actual}', not {kind!r}; convert it yourself first (e.g. col.astype(str) "
                 "for categories) or drop the override"
             )
+        if kind == "smiles" and not (pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)):
+            raise DataError(f"column '{name}' cannot be treated as smiles: its type is {dtype}, not text")
         numeric = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
         if kind in ("numeric", "integer") and not numeric:
             raise DataError(

@@ -53,7 +53,7 @@ def test_each_dataset_loads_offline_as_described(info, no_network):
     assert info.target is None or info.target in df.columns
     assert dataset_info(info.name) == info
     if info.kind == "table":
-        assert TableTransformer().fit(df).kind_summary() == info.kinds
+        assert TableTransformer(column_kinds=dict(info.column_kinds)).fit(df).kind_summary() == info.kinds
 
 
 def test_breast_cancer_matches_sklearn():
