@@ -15,8 +15,9 @@ from qedm.quantum.noise import NoiseModel
 
 ENCODINGS = ("angle", "reupload", "amplitude", "iqp")
 ENTANGLERS = ("ring", "all")
-# (backend, execution): the statevector kernels both ways, the reference, the density matrices
-RUNS = [("statevector", "layers"), ("statevector", "fused"), ("reference", "auto"), ("density", "auto")]
+# (backend, execution): the statevector kernels every way, the reference, the density matrices
+RUNS = [("statevector", "layers"), ("statevector", "fused"), ("statevector", "compiled"), ("statevector", "auto"),
+        ("reference", "auto"), ("density", "auto")]
 
 
 def _circuit(encoding, entangler, backend, execution, seed, dtype=torch.complex64):
