@@ -20,7 +20,7 @@ the phase gradient of exp(i theta) at x is Im(conj(x) g) summed over columns; an
 rotation's is 1/2 g^T J_q y (d/dt RY(t) = 1/2 J RY(t), y its output, J = [[0, -1], [1, 0]]),
 per column for the inputs x and summed for the weights b; the gradient goes back through the
 transposed rotations and conjugated phases. Memory: 3 states per layer, so it is meant for
-small n (the backend chooses it up to `COMPILED_MAX_QUBITS`).
+small n (the backend chooses it up to `COMPILED_MAX_QUBITS[encoding]`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,9 @@ import torch
 
 from qedm.errors import CircuitError
 
-COMPILED_MAX_QUBITS = 8  # above, the layered GEMM kernels (fewer passes over a state larger than L2) win
+# Largest register for which the backend picks this kernel by encoding: above, the layered GEMM kernels
+# (fewer passes over the state) were faster in `benchmarks/bench_quantum.py` (angle n=8: 2.0 vs 3.0 ms).
+COMPILED_MAX_QUBITS = {"angle": 6, "reupload": 8}
 
 
 @numba.njit(fastmath=True, boundscheck=False, cache=True)
@@ -133,7 +135,7 @@ def _phase(source: np.ndarray, index: np.ndarray, cos: np.ndarray, sin: np.ndarr
 @numba.njit(fastmath=True, boundscheck=False, cache=True)
 def _phase_back(x: np.ndarray, grad: np.ndarray, index: np.ndarray, cos: np.ndarray, sin: np.ndarray,
                 out: np.ndarray, phase_grad: np.ndarray, batch: int) -> None:
-    """Backward of `_phase` that made x: phase_grad[j] = sum Im(conj(x[j]) grad[j]); out[index[j]] = grad[j] conj(unit)."""
+    """Backward of `_phase` that made x: phase_grad[j] = sum Im(conj(x[j]) grad[j]), out[index[j]] = grad[j] conj(u)."""
     for j in range(x.shape[0]):
         xr, gr, dst = x[j], grad[j], out[index[j]]
         c, s = cos[j], sin[j]
