@@ -27,7 +27,8 @@ from qedm.models.hybrid import HybridDenoiser
 from qedm.quantum.backends.statevector import choose_execution
 from qedm.quantum.circuits import VQC
 from qedm.quantum.kernels import LAYER_GROUP
-from qedm.quantum.simulator import kron_groups
+from qedm.quantum.kernels.compiled_layers import COMPILED_MAX_QUBITS
+from qedm.quantum.simulator import kron_groups, z_signs
 
 CPU_ROWS = [(6, 4, 256), (8, 4, 256), (10, 6, 256), (12, 6, 128)]
 CUDA_ROWS = [(16, 4, 64), (18, 4, 32), (20, 4, 16)]
@@ -62,7 +63,7 @@ def interleaved(fns: dict, device: str, repeats: int, clock, inner: int = 4) -> 
     times = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
-            if name.startswith("pl"):
+            if name.startswith(("pl", "peer")):
                 times[name].append(timed(fn, device, repeats=1, warmup=0, clock=clock))
                 continue
             times.setdefault(f"{name}:cold", []).append(timed(fn, device, repeats=1, warmup=0, clock=clock))
@@ -145,6 +146,75 @@ def torchquantum_step(n: int, layers: int, batch: int, device: str):
     return step
 
 
+def tensorcircuit_step(n: int, layers: int, batch: int, encoding: str = "angle"):
+    """The same circuit in TensorCircuit-NG (JAX backend, jit of value_and_grad over a vmap of the rows).
+
+    Returns (compile seconds: the first call, which traces and compiles; the steady-step closure).
+    """
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+    import tensorcircuit as tc
+
+    tc.set_backend("jax")
+    tc.set_dtype("complex64")
+
+    def row(x, w):
+        c = tc.Circuit(n)
+        for layer in range(layers):
+            if layer == 0 or encoding == "reupload":
+                for q in range(n):
+                    c.ry(q, theta=x[q])
+            for q in range(n):  # Rot(a, b, c) = RZ(c) RY(b) RZ(a)
+                c.rz(q, theta=w[layer, q, 0])
+                c.ry(q, theta=w[layer, q, 1])
+                c.rz(q, theta=w[layer, q, 2])
+            for q in range(n if n > 2 else 1):
+                c.cnot(q, (q + 1) % n)
+        return jnp.stack([jnp.real(c.expectation_ps(z=[q])) for q in range(n)])
+
+    loss = jax.jit(jax.value_and_grad(lambda x, w: jnp.sum(jax.vmap(row, in_axes=(0, None))(x, w)), argnums=(0, 1)))
+    rng = np.random.default_rng(0)
+    x = jnp.asarray(rng.uniform(0, 1, (batch, n)), dtype=jnp.float32)
+    w = jnp.asarray(rng.uniform(0, 2 * np.pi, (layers, n, 3)), dtype=jnp.float32)
+    start = time.perf_counter()
+    jax.block_until_ready(loss(x, w))
+    compile_seconds = time.perf_counter() - start
+
+    def step():
+        jax.block_until_ready(loss(x, w))
+
+    return compile_seconds, step
+
+
+def qandle_step(n: int, layers: int, batch: int, encoding: str = "angle"):
+    """The same circuit in Qandle (torch; RY inputs as named gates, fed per row), <Z_q> from its probabilities."""
+    import qandle
+
+    def same(t):
+        return t
+
+    gates = []
+    for layer in range(layers):
+        if layer == 0 or encoding == "reupload":
+            gates += [qandle.RY(q, name=f"x{q}", remapping=same) for q in range(n)]
+        for q in range(n):
+            gates += [qandle.RZ(q, remapping=same), qandle.RY(q, remapping=same), qandle.RZ(q, remapping=same)]
+        gates += [qandle.CNOT(q, (q + 1) % n) for q in range(n if n > 2 else 1)]
+    circuit = qandle.Circuit(gates + [qandle.MeasureAllAbsolute()], num_qubits=n)
+    x = torch.rand(batch, n, requires_grad=True)
+    zero = torch.zeros(batch, 1, 2**n, dtype=torch.cfloat)  # its named inputs batch only with a batched state
+    zero[..., 0] = 1
+
+    def step():
+        circuit.zero_grad(set_to_none=True)
+        probs = circuit(zero, **{f"x{q}": x[:, q, None, None] for q in range(n)})[:, 0]  # [B, 2**n]
+        (probs @ signs).sum().backward()
+
+    signs = z_signs(n, [(q,) for q in range(n)])
+    return step
+
+
 def training_steps(data_dim: int = 30, batch: int = 128, seed: int = 0) -> dict:
     """Closures of one training step (forward, MSE backward, Adam) of the default hybrid and its matched classical.
 
@@ -208,6 +278,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--torchquantum", action="store_true", help="add a torchquantum column if it imports")
     parser.add_argument("--skip-pennylane", action="store_true")
+    parser.add_argument("--peers", default="", help="comma-separated: tensorcircuit (JAX, jit + vmap), qandle; "
+                        "each times the same rows, and is skipped with one line if it does not import")
     parser.add_argument("--qubits", default=None, help="only these rows, by n: e.g. 6,8")
     parser.add_argument("--encodings", default="angle,reupload", help="comma-separated: angle, reupload")
     parser.add_argument("--runs", type=int, default=1, help="repeat the whole table this many times")
@@ -235,6 +307,14 @@ def main() -> None:
             tq_ok = True
         except ImportError:
             print("torchquantum does not import: column skipped")
+    peers = {}
+    for peer, build in (("tensorcircuit", tensorcircuit_step), ("qandle", qandle_step)):
+        if peer in args.peers.split(","):
+            try:
+                __import__(peer)
+                peers[peer] = build
+            except ImportError as err:
+                print(f"# {peer} skipped: it does not import ({err})")
     rows = CPU_ROWS + (CUDA_ROWS if device == "cuda" else [])
     if args.qubits:
         wanted = {int(q) for q in args.qubits.split(",")}
@@ -268,12 +348,21 @@ def main() -> None:
                 fns.update({m: qedm_step(n, layers, batch, device, m) for m in modes})
             if tq_ok:
                 fns["tq"] = torchquantum_step(n, layers, batch, device)
+            compiles = {}
+            for peer, build in peers.items():
+                for enc in encodings:
+                    made = build(n, layers, batch, enc)
+                    if isinstance(made, tuple):
+                        compiles[(peer, enc)], made = made
+                    fns[f"peer_{peer}_{enc}"] = made
             t = interleaved(fns, device, args.repeats, clock)
             for enc in encodings:
                 ours, pl, cold = t[enc], t.get(f"pl_{enc}", float("nan")), t[f"{enc}:cold"]
                 reupload = enc == "reupload"
                 gflops = float("nan") if reupload else 2 * qedm_real_macs(n, layers, batch) / ours / 1e9
                 path = "reupload" if reupload else choose_execution(n, layers, batch)
+                if device == "cpu" and n <= COMPILED_MAX_QUBITS[enc]:
+                    path, gflops = "compiled", float("nan")  # per-wire passes, not GEMMs: no flop model
                 line = (f"| {run} | {n} | {layers} | {batch} | {enc} | {path} | {ours * 1e3:.2f} | "
                         f"{gflops:.1f} | {100 * gflops / real_ceiling:.0f}% | {pl * 1e3:.1f} | {pl / ours:.1f}x | "
                         f"{cold * 1e3:.2f} | {pl / cold:.1f}x |")
@@ -284,6 +373,10 @@ def main() -> None:
                 print(line, flush=True)
                 key = (n, enc)
                 worst[key] = min(worst.get(key, float("inf")), pl / ours)
+                for peer in peers:
+                    step = t[f"peer_{peer}_{enc}"]
+                    compiled = f", compile {compiles[(peer, enc)]:.1f} s" if (peer, enc) in compiles else ""
+                    print(f"#   {peer} n={n} {enc}: step {step * 1e3:.2f} ms ({step / ours:.1f}x qedm){compiled}")
     if args.runs > 1:
         print("# worst PL/qedm over the runs: " + ", ".join(f"n={n} {enc} {r:.1f}x" for (n, enc), r in worst.items()))
     if not args.skip_training:

@@ -31,7 +31,8 @@ DEVICE_BACKENDS = ("fake_nairobi", "fake_lagos", "fake_guadalupe", "fake_brisban
 INITS = ("small", "identity", "uniform")
 # How the hybrid's circuit read-out c = Linear(q) [B, hidden] joins its trunk (qedm.models.hybrid).
 HYBRID_DESIGNS = ("residual", "bottleneck", "gated", "film", "skip")
-EXECUTIONS = ("auto", "fused", "layers", "gates")  # statevector kernel choice; "gates": the reference backend
+# statevector kernel choice; "gates": the reference backend
+EXECUTIONS = ("auto", "compiled", "fused", "layers", "gates")
 # The quantum_dense denoiser's own circuit (qedm.models.quantum_dense).
 DENSE_ENTANGLERS = ("cnot", "crx")
 DENSE_READOUTS = ("amplitude", "probability", "both")

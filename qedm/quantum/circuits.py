@@ -166,7 +166,7 @@ class VQC(nn.Module):
 
     @property
     def execution(self) -> str:
-        """The statevector kernels' choice ("auto", "fused", "layers"), or "gates" for the reference backend."""
+        """The statevector kernels' choice ("auto", "compiled", "fused", "layers"), or "gates" (the reference)."""
         if self.backend.name == "reference":
             return "gates"
         return getattr(self.backend, "execution", "auto")

@@ -15,8 +15,9 @@ from qedm.quantum.noise import NoiseModel
 
 ENCODINGS = ("angle", "reupload", "amplitude", "iqp")
 ENTANGLERS = ("ring", "all")
-# (backend, execution): the statevector kernels both ways, the reference, the density matrices
-RUNS = [("statevector", "layers"), ("statevector", "fused"), ("reference", "auto"), ("density", "auto")]
+# (backend, execution): the statevector kernels every way, the reference, the density matrices
+RUNS = [("statevector", "layers"), ("statevector", "fused"), ("statevector", "compiled"), ("statevector", "auto"),
+        ("reference", "auto"), ("density", "auto")]
 
 
 def _circuit(encoding, entangler, backend, execution, seed, dtype=torch.complex64):
@@ -130,3 +131,23 @@ def test_backend_choices_are_checked_by_name():
         VQC(2, 1, backend="density").exact_state(torch.rand(1, 2))
     assert VQC(2, 1, execution="gates").backend.name == "reference"
     assert VQC.shape(5, 3) == (3, 5, 3) == tuple(VQC(5, 3).weights.shape)
+
+
+@pytest.mark.parametrize("encoding", ["angle", "reupload"])
+def test_compiled_kernel_matches_reference_at_the_hybrid_size(encoding):
+    """execution='compiled' (one compiled call forward, one backward) vs the reference at 6 qubits, z+zz, float64."""
+    kwargs = dict(encoding=encoding, observables="both", init="uniform", seed=3, dtype=torch.complex128)
+    fast, ref = VQC(6, 3, execution="compiled", **kwargs), VQC(6, 3, backend="reference", **kwargs)
+    x = torch.rand(7, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) * 3 - 1.5
+    results = []
+    for vqc in (fast, ref):
+        xi = x.clone().requires_grad_(True)
+        out = vqc(xi)
+        results.append((out.detach(), *torch.autograd.grad((out * torch.arange(out.shape[1])).sum(),
+                                                           (xi, vqc.weights))))
+    for got, want in zip(*results):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-10)
+    out = fast(x.clone().requires_grad_(True)).sum()
+    out.backward(retain_graph=True)
+    with pytest.raises(CircuitError, match="already differentiated"):
+        out.backward()

@@ -7,7 +7,10 @@ layers run either layer by layer (`apply_kron_layers`: a phase vector, a real RY
 group as one GEMM, a CNOT row gather) or fused into one 2**n x 2**n unitary
 (`apply_fused_layers`), whichever the cost model `choose_execution` predicts is cheaper.
 The reupload encoding runs on `apply_reupload_kernel`: the same layer steps with the per-row
-RY(x) folded in as a real rotation of row pairs (no second, autograd-only path).
+RY(x) folded in as a real rotation of row pairs (no second, autograd-only path). On the CPU,
+small registers of both RY encodings run their expectations on `apply_compiled_layers`
+(execution "compiled"; "auto" up to `COMPILED_MAX_QUBITS`): the same steps with every layer,
+forward and backward, in one compiled call, as per-call overhead dominates there.
 
 Cost model, in real MACs for a run of Lb layers (forward + backward), with KERNEL_COST per
 kernel call (Python/dispatch overhead):
@@ -39,6 +42,7 @@ from qedm.quantum.kernels import (
     apply_kron_layers,
     apply_reupload_kernel,
 )
+from qedm.quantum.kernels.compiled_layers import COMPILED_MAX_QUBITS, apply_compiled_layers
 from qedm.quantum.simulator import (
     amplitude_state,
     kron_groups,
@@ -50,7 +54,7 @@ from qedm.quantum.simulator import (
     ry_vectors,
 )
 
-EXECUTIONS = ("auto", "fused", "layers")
+EXECUTIONS = ("auto", "compiled", "fused", "layers")
 KERNEL_COST = 400_000  # real MACs one kernel call costs in overhead (~10 us at ~40 GMAC/s)
 
 
@@ -149,10 +153,15 @@ class StatevectorBackend(BackendBase):
         padded = circuit.encoding in ("angle", "reupload") and circuit.n_inputs < n
         angles = torch.nn.functional.pad(x, (0, n - circuit.n_inputs)) if padded else x
         n_layers = weights.shape[0]
+        small = n <= COMPILED_MAX_QUBITS.get(circuit.encoding, 0)
+        compiled = signs is not None and n_layers > 0 and circuit.encoding in ("angle", "reupload") \
+            and x.device.type == "cpu" and (self.execution == "compiled" or (self.execution == "auto" and small))
+        if compiled:  # the whole circuit's expectations in one compiled call (`compiled_layers`)
+            return apply_compiled_layers(angles, weights, index, signs, circuit.encoding == "reupload", self.workspace)
         if circuit.encoding == "reupload" and n_layers > 0:  # RY(x) per row folded into the layer steps
             return apply_reupload_kernel(angles, weights, index, signs, plan=self._kron_plan(circuit, x.device),
                                          final_phase=final_phase, workspace=self.workspace)
-        mode = self.execution if self.execution != "auto" else choose_execution(n, n_layers, batch)
+        mode = self.execution if self.execution in ("fused", "layers") else choose_execution(n, n_layers, batch)
         if circuit.encoding == "angle" and n_layers > 0:
             if mode == "fused":  # the whole circuit in one kernel
                 probe, plan = self._fused_plan(circuit, x.device)

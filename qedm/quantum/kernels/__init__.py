@@ -6,6 +6,8 @@
   unitary (tables in `FusedPlan`).
 - `reupload_layers.apply_reupload_kernel`: the reupload encoding, its per-row RY(x) folded into
   the layered kernel's steps as a real rotation (tables in `KronPlan`).
+- `compiled_layers.apply_compiled_layers`: the angle / reupload circuit's expectations of a small
+  register on the CPU, all layers forward and backward each in one numba call (no per-call overhead).
 - `tables`: what they share (wire-group GEMMs, RY krons, bit-flip tables, the scratch `Workspace`).
 All are checked against the reference backend (`simulator.run_ops`) and PennyLane in the tests.
 """
