@@ -43,7 +43,7 @@ class QEDMConfig:
     n_steps: int = 1000
     noise: str = "prng"
     # Training.
-    # None: scaled with the table's rows (qedm.scaling; 300 epochs at batch 128 for small tables).
+    # None: scaled with the table's rows (qedm.scaling; about 2,000 steps, at most 1,000 epochs of 128).
     epochs: int | None = None
     batch_size: int | None = None
     lr: float = 2e-3
