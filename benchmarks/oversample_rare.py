@@ -1,20 +1,25 @@
 """Oversampling a rare class with a class-conditional QEDM, against no augmentation and SMOTE.
 
-Data: the bundled "fair" table (Fair's 1974 affairs survey, 6366 rows, via statsmodels), a real
-table with a real rare class: rate_marriage = 1 ("very poor") is 99 rows (1.6 %). The task:
-predict whether rate_marriage == 1 from the other 8 columns. A stratified 70/30 split (seed
-per repeat); only the training part is augmented.
+Two tables (`--table`):
+- fair (default): Fair's 1974 affairs survey (6366 rows, via statsmodels), a real rare class:
+  rate_marriage = 1 ("very poor") is 99 rows (1.6 %), predicted from the other 8 columns. The
+  class is nearly unpredictable (PR-AUC about 0.05 for every method).
+- breast_cancer: scikit-learn's Wisconsin table, a predictable class with an induced imbalance
+  (the standard protocol): after the split, the training part's malignant rows are cut to
+  `--share` (default 5 %) of the training rows by `qedm.data.induce_imbalance`; the held-out part
+  keeps its natural balance (37 % malignant), so the real rare rows can be scored.
+A stratified 70/30 split (seed per repeat); only the training part is augmented.
 - none: the training rows as they are.
 - SMOTE: imbalanced-learn's SMOTE(k_neighbors=5) on the numeric columns, up to a 1:1 balance.
-- QEDM: QEDM(condition_column="rate_marriage", denoiser=..., **variant) fitted on the training
-  rows (all five classes), then `sample(n, conditions={"rate_marriage": 1}, guidance_scale=g)`
-  adds as many synthetic minority rows as SMOTE does (so both reach 1:1); each variant is
-  fitted once per split and sampled at every guidance scale asked for.
+- QEDM: QEDM(condition_column=target, denoiser=..., **variant) fitted on the training rows (all
+  classes), then `sample(n, conditions={target: minority}, guidance_scale=g)` adds `fraction`
+  times as many synthetic minority rows as SMOTE does (1: both reach 1:1); each variant is
+  fitted once per split and sampled at every guidance scale and fraction asked for.
 Downstream classifiers: logistic regression (standardised inputs) and a random forest (200
 trees); scores on the untouched test part: minority recall, precision, F1, and PR-AUC.
 
-    .venv/bin/python benchmarks/oversample_rare.py            # 3 repeats, library defaults
-    .venv/bin/python benchmarks/oversample_rare.py --quick    # 1 repeat
+    .venv/bin/python benchmarks/oversample_rare.py            # fair, 3 repeats, library defaults
+    .venv/bin/python benchmarks/oversample_rare.py --table breast_cancer --guidance 1,2 --fractions 0.25,1
     .venv/bin/python benchmarks/oversample_rare.py --variants default,epochs=300 --guidance 1,2,3
 """
 
@@ -31,10 +36,12 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from qedm.data.datasets import load_dataset  # noqa: E402
+from qedm.data import induce_imbalance, load_dataset  # noqa: E402
 from qedm.synthesizer import QEDM  # noqa: E402
 
-TARGET, MINORITY = "rate_marriage", 1
+# table -> (target column, minority class, training share of the minority: None keeps the real one)
+TASKS = {"fair": ("rate_marriage", 1, None), "breast_cancer": ("target", "malignant", 0.05)}
+TARGET, MINORITY = TASKS["fair"][:2]  # set by main() from --table
 
 
 def classifiers(seed: int) -> dict:
@@ -98,7 +105,11 @@ def smote_rows(train: pd.DataFrame, seed: int) -> pd.DataFrame:
     x_res, y_res = SMOTE(k_neighbors=5, random_state=seed).fit_resample(x, y)
     new = x_res.iloc[len(x):].copy()
     new.insert(list(train.columns).index(TARGET), TARGET, MINORITY)
-    return new
+    return new.reset_index(drop=True)
+
+
+def fraction_label(fraction: float) -> str:
+    return "" if fraction == 1 else f" x{fraction:g}"
 
 
 def parse_variant(text: str) -> dict:
@@ -113,7 +124,7 @@ def parse_variant(text: str) -> dict:
 
 
 def qedm_fit(train: pd.DataFrame, seed: int, denoiser: str, variant: str) -> tuple[QEDM, float]:
-    """A class-conditional QEDM on the training rows (all five classes), and its fit seconds."""
+    """A class-conditional QEDM on the training rows (all classes), and its fit seconds."""
     model = QEDM(condition_column=TARGET, denoiser=denoiser, seed=seed, **parse_variant(variant))
     started = time.perf_counter()
     model.fit(train)
@@ -127,11 +138,14 @@ def cell_key(row: dict) -> tuple:
 def summary_table(results: list[dict]) -> list[str]:
     """Mean ± sd over seeds per classifier and augmentation, as Markdown rows."""
     lines = ["| classifier | augmentation | rows added | minority recall | precision | F1 | PR-AUC | "
+             "PR-AUC minus none's (same split) | "
              "read as minority, forest / logreg reader: added rows (real held-out minority rows) |",
-             "|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|"]
+    none_ap = {(r["seed"], r["classifier"]): r["pr_auc"] for r in results if r["method"] == "none"}
     for clf in ("logreg", "forest"):
         for method in dict.fromkeys(r["method"] for r in results):
-            group = [r for r in results if r["classifier"] == clf and r["method"] == method]
+            group = [{**r, "pr_auc_gain": r["pr_auc"] - none_ap.get((r["seed"], clf), float("nan"))}
+                     for r in results if r["classifier"] == clf and r["method"] == method]
 
             def ms(key: str) -> str:
                 vals = np.array([r[key] for r in group], dtype=float)
@@ -141,7 +155,7 @@ def summary_table(results: list[dict]) -> list[str]:
                 return f"{float(np.nanmean(vals)):.3f} ± {sd:.3f}"
 
             lines.append(f"| {clf} | {method} | {int(np.mean([r['n_added'] for r in group]))} | {ms('recall')} | "
-                         f"{ms('precision')} | {ms('f1')} | {ms('pr_auc')} | "
+                         f"{ms('precision')} | {ms('f1')} | {ms('pr_auc')} | {ms('pr_auc_gain')} | "
                          f"{ms('read_as_synthetic')} ({ms('read_as_real')}) / "
                          f"{ms('read_as_synthetic_logreg')} ({ms('read_as_real_logreg')}) |")
     return lines
@@ -155,14 +169,23 @@ def main() -> None:
     parser.add_argument("--variants", default="default",
                         help='comma-separated QEDM settings to compare: "default" or "key=value+key=value"')
     parser.add_argument("--guidance", default="1", help="comma-separated guidance scales, each sampled from one fit")
-    parser.add_argument("--out", default="runs/oversample_rare")
+    parser.add_argument("--table", default="fair", choices=tuple(TASKS))
+    parser.add_argument("--share", type=float, default=None,
+                        help="training share of the minority after the induced imbalance (breast_cancer: 0.05)")
+    parser.add_argument("--fractions", default="1",
+                        help="comma-separated: rows added as a fraction of SMOTE's 1:1 count, each from one fit")
+    parser.add_argument("--out", default=None, help="default: runs/oversample_rare[_TABLE]")
     args = parser.parse_args()
+    global TARGET, MINORITY
+    TARGET, MINORITY, share = TASKS[args.table]
+    share = args.share if args.share is not None else share
     from sklearn.model_selection import train_test_split
 
     repeats = 1 if args.quick else args.repeats
     scales = [float(g) for g in args.guidance.split(",")]
-    df = load_dataset("fair")
-    out = Path(args.out)
+    fractions = [float(f) for f in args.fractions.split(",")]
+    df = load_dataset(args.table)
+    out = Path(args.out or ("runs/oversample_rare" if args.table == "fair" else f"runs/oversample_rare_{args.table}"))
     out.mkdir(parents=True, exist_ok=True)
     cells = out / "cells.jsonl"  # one line per finished cell: an interrupted run resumes
     results = [json.loads(line) for line in cells.read_text().splitlines()] if cells.is_file() else []
@@ -186,23 +209,31 @@ def main() -> None:
     started = time.perf_counter()
     for seed in range(repeats):
         train, test = train_test_split(df, test_size=0.3, stratify=df[TARGET], random_state=seed)
+        if share is not None:  # induced imbalance: the training part only
+            train = induce_imbalance(train, TARGET, MINORITY, share, seed).reset_index(drop=True)
         extra_smote = smote_rows(train, seed)
         if (seed, "none", "logreg") not in done:
             evaluate(seed, "none", train, test, None, None)
-        if (seed, "smote", "logreg") not in done:
-            evaluate(seed, "smote", train, test, extra_smote, read_as_minority(train, test, extra_smote, seed))
+        for fraction in fractions:
+            name = "smote" + fraction_label(fraction)
+            if (seed, name, "logreg") not in done:
+                extra = extra_smote.sample(n=max(1, round(fraction * len(extra_smote))), random_state=seed)
+                evaluate(seed, name, train, test, extra, read_as_minority(train, test, extra, seed))
         for variant in args.variants.split(","):
-            names = {g: f"qedm-{args.denoiser}[{variant}] g={g:g}" for g in scales}
+            names = {(g, f): f"qedm-{args.denoiser}[{variant}] g={g:g}{fraction_label(f)}"
+                     for g in scales for f in fractions}
             if all((seed, name, "logreg") in done for name in names.values()):
                 continue
             model, fit_s = qedm_fit(train, seed, args.denoiser, variant)
-            for g, name in names.items():
+            for (g, fraction), name in names.items():
                 if (seed, name, "logreg") in done:
                     continue
-                extra = model.sample(len(extra_smote), conditions={TARGET: MINORITY}, seed=seed + 1,
+                n_rows = max(1, round(fraction * len(extra_smote)))
+                extra = model.sample(n_rows, conditions={TARGET: MINORITY}, seed=seed + 1,
                                      guidance_scale=g)[train.columns]
                 evaluate(seed, name, train, test, extra, read_as_minority(train, test, extra, seed), fit_s)
-    lines = [f"Minority = {TARGET} == {MINORITY}: {int((df[TARGET] == MINORITY).sum())} of {len(df)} rows; "
+    induced = f"; induced training share {share:g}" if share is not None else ""
+    lines = [f"Minority = {TARGET} == {MINORITY}: {int((df[TARGET] == MINORITY).sum())} of {len(df)} rows{induced}; "
              f"seeds {sorted({r['seed'] for r in results})}; QEDM denoiser={args.denoiser}.", *summary_table(results),
              f"\nWall time of this run {time.perf_counter() - started:.0f} s."]
     print("\n".join(lines))

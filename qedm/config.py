@@ -17,6 +17,9 @@ from qedm.choices import CONDITION_KINDS, DENOISERS, LATENTS, NOISE_SOURCES, SAM
 from qedm.errors import ConfigError
 from qedm.models.configs import DenoiserConfig, make_denoiser_config, setting_names
 
+# Guidance scale when sampling a class of a table-model trained with condition_column (guidance_scale=None).
+TABLE_CLASS_GUIDANCE = 2.0
+
 
 @dataclass
 class QEDMConfig:
@@ -40,7 +43,7 @@ class QEDMConfig:
     n_steps: int = 1000
     noise: str = "prng"
     # Training.
-    # None: scaled with the table's rows (qedm.scaling; 300 epochs at batch 128 for small tables).
+    # None: scaled with the table's rows (qedm.scaling; about 2,000 steps, at most 1,000 epochs of 128).
     epochs: int | None = None
     batch_size: int | None = None
     lr: float = 2e-3
@@ -66,7 +69,10 @@ class QEDMConfig:
     # "continuous" embeds the value (sampling accepts unseen values); "auto": continuous for
     # float columns holding non-integer values, class otherwise.
     condition_kind: str = "auto"
-    guidance_scale: float = 1.0
+    # None: TABLE_CLASS_GUIDANCE (2.0) for a class of a table, 1.0 for images and continuous
+    # values. At 1.0 rows asked for with a rare class were read as that class less often than
+    # real rows of it (fair, breast_cancer with 5 % malignant); at 2.0 as often or more (BENCHMARKS.md).
+    guidance_scale: float | None = None
     # Data.
     column_kinds: dict[str, str] = field(default_factory=dict)
     device: str = "cpu"
@@ -106,7 +112,7 @@ class QEDMConfig:
             positive_int("sample_steps", self.sample_steps)
         if self.sample_steps is not None and self.sample_steps > self.n_steps:
             raise ConfigError(f"sample_steps={self.sample_steps} exceeds n_steps={self.n_steps}")
-        if self.guidance_scale < 0:
+        if self.guidance_scale is not None and self.guidance_scale < 0:
             raise ConfigError(f"guidance_scale must be >= 0, got {self.guidance_scale}")
         if not isinstance(self.device, str) or not re.fullmatch(r"cpu|mps|cuda(:\d+)?", self.device):
             raise ConfigError(f"device={self.device!r} is not a torch device: cpu, cuda, cuda:N or mps")

@@ -19,7 +19,7 @@ from qedm import __version__
 from qedm.atomic import atomic_torch_save, atomic_write_text
 from qedm.choices import positive_int
 from qedm.conditions import Condition, as_conditions, rejection_sample
-from qedm.config import QEDMConfig
+from qedm.config import TABLE_CLASS_GUIDANCE, QEDMConfig
 from qedm.data.condition import ValueCondition, is_continuous, null_condition
 from qedm.data.images import ImageTransformer
 from qedm.data.latent import latent_from_dict, make_latent
@@ -259,7 +259,7 @@ class QEDM:
               progress, return_labels: bool):
         """n rows (or images) from the model, of class `guided` if not None: the sampler run itself."""
         labels = self._condition_labels(n, guided, seed)
-        scale = cfg.guidance_scale if guidance_scale is None else guidance_scale
+        scale = guidance_scale if guidance_scale is not None else self._default_guidance(cfg)
         eps_fn = self._eps_fn(labels, scale)
         noise = make_noise_source(cfg.noise, seed)
         dim = self._data_dim()
@@ -295,6 +295,13 @@ class QEDM:
         generator = torch.Generator().manual_seed(seed + 7919)
         priors = torch.tensor(self.class_priors, dtype=torch.float64)
         return torch.multinomial(priors, n, replacement=True, generator=generator).to(self.device)
+
+    def _default_guidance(self, cfg: QEDMConfig) -> float:
+        """The config's guidance scale, or (None) TABLE_CLASS_GUIDANCE for a table's class, else 1.0."""
+        if cfg.guidance_scale is not None:
+            return cfg.guidance_scale
+        class_of_table = self.classes is not None and not self.is_image_model
+        return TABLE_CLASS_GUIDANCE if class_of_table else 1.0
 
     def _eps_fn(self, labels: torch.Tensor | None, scale: float):
         """The noise prediction the samplers call; with labels, classifier-free guidance."""

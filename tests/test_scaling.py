@@ -1,14 +1,17 @@
-"""Epochs and batch size scaled with the rows: small tables keep 300 x 128, large ones a fixed step budget."""
+"""Epochs and batch size scaled with the rows: batch 128 and at most 1000 epochs on small tables, else a step budget."""
 import math
 
 import pytest
 
-from qedm.scaling import MAX_BATCH, STEP_BUDGET, scaled_batch_size, scaled_epochs, training_length
+from qedm.scaling import MAX_BATCH, MAX_EPOCHS, STEP_BUDGET, scaled_batch_size, scaled_epochs, training_length
 
 
-@pytest.mark.parametrize("rows", [20, 398, 640])
-def test_small_tables_keep_the_old_defaults(rows):
-    assert training_length(None, None, rows) == (300, 128)
+@pytest.mark.parametrize("rows, epochs", [(20, 1000), (150, 1000), (309, 667), (398, 500), (640, 400)])
+def test_small_tables_take_the_step_budget_up_to_the_epoch_cap(rows, epochs):
+    # ceil(rows / 128) steps per epoch; epochs = round(2000 / that), capped at 1000.
+    assert MAX_EPOCHS == 1000
+    assert training_length(None, None, rows) == (epochs, 128)
+    assert epochs == min(MAX_EPOCHS, round(STEP_BUDGET / math.ceil(rows / 128)))
 
 
 @pytest.mark.parametrize("rows, batch", [(5000, 256), (14133, 1024), (100_000, MAX_BATCH), (10**7, MAX_BATCH)])

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
+from qedm.config import TABLE_CLASS_GUIDANCE
 from qedm.errors import ConfigError, DataError, QEDMError
 from qedm.synthesizer import QEDM
 
@@ -99,6 +100,16 @@ def test_conditional_samples_carry_the_requested_class(mixed_table):
     both = model.sample(5, seed=1, conditions=["smoker=no", "age>=50"])
     assert (both["smoker"] == "no").all() and (both["age"] >= 50).all()
     assert model.last_rejection.conditions == ["age>=50"] and 0 < model.last_rejection.acceptance_rate <= 1
+    # The default guidance of a table's class is TABLE_CLASS_GUIDANCE (2.0): the same rows as asking
+    # for 2.0, not those of 1.0 (plain conditional); a scale in the config wins over the default.
+    default = model.sample(30, seed=3, conditions={"smoker": "yes"})
+    assert model.config.guidance_scale is None and TABLE_CLASS_GUIDANCE == 2.0
+    pd.testing.assert_frame_equal(default, model.sample(30, seed=3, conditions={"smoker": "yes"},
+                                                        guidance_scale=2.0))
+    plain = model.sample(30, seed=3, conditions={"smoker": "yes"}, guidance_scale=1.0)
+    assert not default.drop(columns="smoker").equals(plain.drop(columns="smoker"))
+    model.config = model.config.updated(guidance_scale=1.0)
+    pd.testing.assert_frame_equal(model.sample(30, seed=3, conditions={"smoker": "yes"}), plain)
 
 
 def test_condition_column_must_exist(mixed_table):

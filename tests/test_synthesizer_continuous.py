@@ -46,6 +46,10 @@ def test_save_load_gives_the_same_samples(fitted, tmp_path):
 def test_guidance_scale_uses_the_null_value(fitted):
     guided = fitted.sample(20, seed=5, conditions={"h": 0.9}, guidance_scale=2.0)
     assert np.allclose(guided["h"], 0.9) and guided.drop(columns="h").notna().all().all()
+    # A continuous condition keeps guidance 1.0 by default (TABLE_CLASS_GUIDANCE is for classes).
+    pd.testing.assert_frame_equal(fitted.sample(20, seed=5, conditions={"h": 0.9}),
+                                  fitted.sample(20, seed=5, conditions={"h": 0.9}, guidance_scale=1.0))
+    assert not guided.equals(fitted.sample(20, seed=5, conditions={"h": 0.9}))
 
 
 def test_errors_name_the_condition(fitted, snapshots):

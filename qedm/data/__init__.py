@@ -7,6 +7,7 @@ from qedm.data.datasets import (
     load_dataset,
     load_digits_images,
 )
+from qedm.data.imbalance import induce_imbalance
 from qedm.data.io import read_table
 from qedm.data.table import OutputBlock, TableTransformer
 
@@ -16,6 +17,7 @@ __all__ = [
     "OutputBlock",
     "TableTransformer",
     "dataset_info",
+    "induce_imbalance",
     "list_datasets",
     "load_dataset",
     "load_digits_images",
