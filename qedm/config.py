@@ -13,7 +13,17 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from qedm.choices import CONDITION_KINDS, DENOISERS, DP_PRIORS, LATENTS, NOISE_SOURCES, SAMPLERS, SCHEDULES, one_of, positive_int
+from qedm.choices import (
+    CONDITION_KINDS,
+    DENOISERS,
+    DP_PRIORS,
+    LATENTS,
+    NOISE_SOURCES,
+    SAMPLERS,
+    SCHEDULES,
+    one_of,
+    positive_int,
+)
 from qedm.errors import ConfigError
 from qedm.models.configs import DenoiserConfig, make_denoiser_config, setting_names
 
