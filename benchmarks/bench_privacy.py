@@ -58,12 +58,18 @@ def load(name: str) -> pd.DataFrame:
 
 
 def curve(args) -> pd.DataFrame:
-    rows = []
+    """The epsilon-quality cells, resumable: each finished cell is appended to args.cells (JSONL)."""
+    import json
+
+    rows = [json.loads(line) for line in args.cells.read_text().splitlines()] if args.cells.exists() else []
+    done = {(r["dataset"], r["denoiser"], r["epsilon"], r["seed"]) for r in rows}
     for name in args.datasets:
         frame, target = load(name), dataset_info(name).target
         for denoiser in args.denoisers:
             for epsilon in args.epsilons:
                 for seed in range(args.seeds):
+                    if (name, denoiser, epsilon, seed) in done:
+                        continue
                     train, holdout = split(frame, seed)
                     started = time.perf_counter()
                     model = fit(denoiser, train, epsilon, seed, args.epochs)
@@ -76,6 +82,8 @@ def curve(args) -> pd.DataFrame:
                                  "fidelity": score["fidelity_overall"], "tstr_accuracy": score.get("tstr_accuracy"),
                                  "trtr_accuracy": score.get("trtr_accuracy"), "mia_auc": score["mia_auc"],
                                  "fit_seconds": seconds})
+                    with open(args.cells, "a") as handle:
+                        handle.write(json.dumps(rows[-1]) + "\n")
                     print(rows[-1], flush=True)
     return pd.DataFrame(rows)
 
@@ -162,6 +170,8 @@ def main() -> None:
     parser.add_argument("--keys", type=int, default=10)
     parser.add_argument("--epsilons", default="1,3,10,inf", help="comma-separated; inf = no DP")
     parser.add_argument("--out", type=Path, default=Path("runs/bench_privacy"))
+    parser.add_argument("--cells", type=Path, default=Path("benchmarks/results/privacy_curve.jsonl"),
+                        help="curve cells (JSONL), appended as they finish; cells already there are skipped")
     args = parser.parse_args()
     args.datasets, args.denoisers = args.datasets.split(","), args.denoisers.split(",")
     args.epsilons = [float(e) for e in args.epsilons.split(",")]

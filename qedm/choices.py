@@ -17,6 +17,7 @@ LATENTS = ("auto", "none", "pca", "ae")
 SCHEDULES = ("linear", "cosine")
 NOISE_SOURCES = ("prng", "qrng")
 SAMPLERS = ("ddpm", "ddim", "dpm_solver", "dpm_solver_sde")
+DP_PRIORS = ("gaussian", "none")  # starting point of a DP fit's denoiser (qedm.privacy.fit)
 CONDITION_KINDS = ("auto", "class", "continuous")  # how a condition column is modelled
 TIMESTEP_SPACINGS = ("linspace", "log_snr")
 # Circuits of the hybrid and quantum denoisers (qedm.quantum.circuits.VQC).

@@ -98,6 +98,8 @@ def fit(
     dp_max_grad_norm: Optional[float] = typer.Option(None, help="per-sample gradient clip C of DP-SGD (default 1)"),
     dp_public_categories: Optional[bool] = typer.Option(None, "--dp-public-categories",
                                                         help="category labels are public (a codebook lists them)"),
+    dp_prior: Optional[str] = typer.Option(None, help="gaussian (default: the denoiser learns the residual over a "
+                                                     "DP Gaussian-copula prior) or none (plain DP-SGD)"),
 ) -> None:
     """Train a QEDM on a table and write the run directory (config, metrics, model, samples, card)."""
     from qedm.runs import fit_run, load_training_data, resolve_config
@@ -107,7 +109,8 @@ def fit(
                          n_layers=n_layers, latent=latent, noise=noise,
                          condition_column=condition, seed=seed, backend=backend, shots=shots,
                          gradient=gradient, dp_epsilon=dp_epsilon, dp_delta=dp_delta,
-                         dp_max_grad_norm=dp_max_grad_norm, dp_public_categories=dp_public_categories)
+                         dp_max_grad_norm=dp_max_grad_norm, dp_public_categories=dp_public_categories,
+                         dp_prior=dp_prior)
     console.print(f"fitting a [bold]{cfg.denoiser}[/] QEDM on {training.source}: "
                   f"{training.shape_text} -> {out}")
     if (out / "checkpoint.pt").is_file() and not fresh:

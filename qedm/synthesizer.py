@@ -362,7 +362,8 @@ class QEDM:
                 "condition_name": self.condition_name, "columns": self.columns,
                 "value_condition": None if self.value_condition is None else self.value_condition.to_dict(),
                 "data_low": self.data_low.cpu().tolist(), "data_high": self.data_high.cpu().tolist(),
-                "privacy": None if self.privacy is None else self.privacy.to_dict()}
+                "privacy": None if self.privacy is None else self.privacy.to_dict(),
+                "gaussian_prior": hasattr(self.denoiser, "gaussian_eps")}
         atomic_write_text(path / "meta.json", json.dumps(meta, default=_json_default))
         write_manifest(path, MODEL_FILES)  # sha256 of each file: `verify_manifest` refuses a changed one
         return path
@@ -408,6 +409,12 @@ class QEDM:
             model.privacy = guarantee_from_dict(meta["privacy"])
         model.schedule = make_schedule(model.config.schedule, model.config.n_steps)
         model.denoiser = model.build_denoiser(meta["data_dim"])
+        if meta.get("gaussian_prior"):  # its mean, covariance and schedule come back with the weights
+            from qedm.models.gaussian_prior import GaussianPriorDenoiser
+
+            dim = meta["data_dim"]
+            model.denoiser = GaussianPriorDenoiser(model.denoiser, torch.zeros(dim), torch.eye(dim),
+                                                   model.schedule.alphas_cumprod)
         state = torch.load(path / "weights.pt", map_location="cpu", weights_only=True)
         model.denoiser.load_state_dict(state)
         model.denoiser.to(model.device).eval()

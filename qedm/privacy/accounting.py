@@ -19,7 +19,8 @@ from qedm.errors import ConfigError
 # (the transform's share of epsilon = 1 is 0.1) need larger orders.
 ALPHAS = [1 + x / 10.0 for x in range(1, 100)] + list(range(12, 64)) + [80, 100, 128, 160, 200, 256, 320, 400,
                                                                        512, 640, 800, 1024, 1500, 2048]
-TRANSFORM_SHARE = 0.1  # share of epsilon the transform's noisy counts are calibrated to (alone)
+TRANSFORM_SHARE = 0.4  # share of epsilon the transform's two noisy-count releases are calibrated to (alone)
+MOMENT_SHARE = 0.3  # share of epsilon the Gaussian prior's noisy moments are calibrated to (alone)
 SELECTION_SHARE = 0.1  # share of delta spent on releasing category labels
 
 

@@ -55,6 +55,7 @@ def _average_copies(module: torch.nn.Module, rows: int, multiplicity: int) -> No
 
 def check_dp_denoiser(model: torch.nn.Module) -> None:
     """ConfigError unless every trainable layer has per-sample gradients Opacus can clip."""
+    model = getattr(model, "net", model)  # a GaussianPriorDenoiser: its buffers are the fixed prior
     vqc = getattr(model, "vqc", None)
     if getattr(model, "name", None) == "quantum_dense":
         raise ConfigError("denoiser='quantum_dense' has no per-sample gradients for DP-SGD; use classical, "

@@ -1,10 +1,15 @@
 """A differentially private QEDM fit: every value saved with the model is derived under one budget.
 
 Order of the releases (all composed by one RDP accountant, see `qedm.privacy.accounting`):
-1. the table transform from one Gaussian release of noisy counts (`qedm.privacy.transform`),
-   calibrated alone to TRANSFORM_SHARE of epsilon;
-2. DP-SGD on the transformed rows (`qedm.privacy.dp`), its noise multiplier calibrated so
-   that 1 and 2 together stay within (epsilon, delta - selection_delta).
+1. the table transform from two Gaussian releases of noisy counts (`qedm.privacy.transform`:
+   bounds, then quantile knots), calibrated alone to TRANSFORM_SHARE of epsilon;
+2. with dp_prior="gaussian" (the default): the DP mean and covariance of the transformed rows
+   (`qedm.privacy.moments`), calibrated alone to MOMENT_SHARE of epsilon; the denoiser then
+   learns the residual over that Gaussian's exact noise prediction
+   (`qedm.models.gaussian_prior`), its read-out starting at zero (DP-SGD alone is
+   noise-limited on small tables: BENCHMARKS.md, privacy section);
+3. DP-SGD on the transformed rows (`qedm.privacy.dp`), its noise multiplier calibrated so
+   that all releases together stay within (epsilon, delta - selection_delta).
 No latent (PCA / autoencoder fitted on the rows would be a release of its own): a DP fit uses
 latent='none'. The clip range of x0 predictions is the transform's public output range, not
 the rows' min/max. The achieved (epsilon, delta) is stored in the model (`model.privacy`).
@@ -20,6 +25,7 @@ import torch
 
 from qedm.errors import ConfigError
 from qedm.privacy.accounting import (
+    MOMENT_SHARE,
     SELECTION_SHARE,
     TRANSFORM_SHARE,
     PrivacyGuarantee,
@@ -75,21 +81,33 @@ def _fit_private(model, data, *, run_dir=None, on_epoch=None):
     sample_rate = min(1.0, model.batch_size / n_rows)
     steps = model.epochs * max(1, math.ceil(n_rows / model.batch_size))
 
-    z_transform = calibrate(lambda z: [(z, 1.0, 1)], TRANSFORM_SHARE * epsilon, rdp_delta)
-    before = [(z_transform, 1.0, 1)]
+    z_transform = calibrate(lambda z: [(z, 1.0, 2)], TRANSFORM_SHARE * epsilon, rdp_delta)
+    before = [(z_transform, 1.0, 2)]
+    prior = cfg.dp_prior == "gaussian"
+    z_moments = calibrate(lambda z: [(z, 1.0, 1)], MOMENT_SHARE * epsilon, rdp_delta) if prior else None
+    if prior:
+        before.append((z_moments, 1.0, 1))
     z_sgd = calibrate(lambda z: before + sgd_history(z, sample_rate, steps), epsilon, rdp_delta)
 
     model.columns = list(data.columns)
     rng = np.random.default_rng(cfg.seed + 15485863)
     model.transformer, public = fit_private_transform(
         data, z_transform, selection_delta, rng, column_kinds=cfg.column_kinds or None,
-        public_categories=cfg.dp_public_categories)
+        public_categories=cfg.dp_public_categories, quantile_noise_multiplier=z_transform)
     matrix = model.transformer.transform(data)
     model.latent = IdentityLatent().fit(matrix)  # stores the width only
     rows = torch.as_tensor(matrix, dtype=torch.float32)
     model.data_low, model.data_high = _public_range(model.transformer)
     model.schedule = make_schedule(cfg.schedule, cfg.n_steps)
     model.denoiser = model.build_denoiser(rows.shape[1])
+    if prior:
+        from qedm.models.gaussian_prior import GaussianPriorDenoiser, zero_readout
+        from qedm.privacy.moments import default_clip, private_moments
+
+        mean, cov = private_moments(matrix, z_moments, default_clip(matrix.shape[1]), rng)
+        zero_readout(model.denoiser)
+        model.denoiser = GaussianPriorDenoiser(model.denoiser, torch.as_tensor(mean), torch.as_tensor(cov),
+                                               model.schedule.alphas_cumprod)
     metrics = None
     if run_dir is not None:
         from pathlib import Path
@@ -107,7 +125,7 @@ def _fit_private(model, data, *, run_dir=None, on_epoch=None):
     model.privacy = PrivacyGuarantee(
         epsilon=achieved, delta=delta, target_epsilon=epsilon, target_delta=delta, accountant="rdp (opacus)",
         noise_multiplier=z_sgd, max_grad_norm=float(cfg.dp_max_grad_norm), sample_rate=sample_rate,
-        steps=taken, transform_noise_multiplier=z_transform, transform_releases=1,
+        steps=taken, transform_noise_multiplier=z_transform, transform_releases=2,
         selection_delta=selection_delta, public=public)
     model.history = state.history
     model.fit_seconds = state.seconds

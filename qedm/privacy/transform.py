@@ -45,14 +45,19 @@ def fit_private_transform(
     generator: np.random.Generator,
     column_kinds: dict[str, str] | None = None,
     public_categories: bool = False,
+    quantile_noise_multiplier: float | None = None,
+    n_bins: int = 16,
 ) -> tuple[TableTransformer, list[str]]:
-    """A fitted TableTransformer whose data-dependent values come from one Gaussian release.
+    """A fitted TableTransformer whose data-dependent values come from one or two Gaussian releases.
 
-    Returns the transformer and the list of what was declared public (for the model card).
+    The first (noise_multiplier) gives bounds and labels; the second (quantile_noise_multiplier,
+    None = skipped) gives each numeric column's knots from a noisy n_bins histogram between
+    its bounds. Returns the transformer and the list of what was declared public (model card).
     """
     base = TableTransformer(column_kinds=column_kinds).fit(df)  # schema only: its values are replaced
     specs = base.columns_
     sigma = noise_multiplier * np.sqrt(len(specs))
+    quantile_sigma = None if quantile_noise_multiplier is None else quantile_noise_multiplier * np.sqrt(len(specs))
     tau = 1.0 + sigma * float(ndtri(1.0 - selection_delta / len(specs)))
     edges = bucket_edges()
     public = ["row count", "schema (column names, dtypes, kinds, which columns may be missing)"]
@@ -70,7 +75,7 @@ def fit_private_transform(
             if public_categories or "dtype_categories" in spec:
                 public.append(f"categories of '{spec['name']}'")
         else:
-            new.update(_private_range(col, edges, sigma, generator))
+            new.update(_private_range(col, edges, sigma, generator, quantile_sigma, n_bins))
         columns.append(new)
     base.columns_ = columns
     return base, public
@@ -94,8 +99,13 @@ def _private_categories(col, spec, sigma, tau, generator, public_categories) -> 
     return {**out, "categories": [_to_json_scalar(c) for c in kept]}
 
 
-def _private_range(col: pd.Series, edges: np.ndarray, sigma: float, generator: np.random.Generator) -> dict:
-    """DP bounds from noisy bucket counts, and knots spread evenly between them."""
+def _private_range(col: pd.Series, edges: np.ndarray, sigma: float, generator: np.random.Generator,
+                   quantile_sigma: float | None = None, n_bins: int = 0) -> dict:
+    """DP bounds from noisy bucket counts; knots from a second noisy histogram between them.
+
+    Without the second release (quantile_sigma None) the knots are spread evenly between the
+    bounds (a uniform CDF on the DP range).
+    """
     x = col.dropna().to_numpy(dtype=np.float64)
     clipped = np.clip(x, edges[0], edges[-1])
     counts = np.histogram(clipped, bins=edges)[0].astype(np.float64)
@@ -104,8 +114,20 @@ def _private_range(col: pd.Series, edges: np.ndarray, sigma: float, generator: n
     if full.size == 0:
         full = np.array([int(np.argmax(noisy))])
     low, high = float(edges[full.min()]), float(edges[full.max() + 1])
-    if low > 0 and high / low > 10:
-        knots = np.geomspace(low, high, N_KNOTS)
-    else:
-        knots = np.linspace(low, high, N_KNOTS)
+    spread = np.geomspace if low > 0 and high / low > 10 else np.linspace
+    knots = spread(low, high, N_KNOTS)
+    if quantile_sigma is not None:
+        knots = _noisy_quantiles(np.clip(x, low, high), spread(low, high, n_bins + 1), quantile_sigma, generator)
     return {"min": low, "max": high, "quantiles": knots.tolist(), "knots_are_data": False}
+
+
+def _noisy_quantiles(x: np.ndarray, bin_edges: np.ndarray, sigma: float, generator: np.random.Generator) -> np.ndarray:
+    """N_KNOTS knots at evenly spaced probabilities from a noisy histogram of x over bin_edges.
+
+    Noisy counts are floored at a small positive mass (so the CDF is strictly increasing) and
+    the CDF is interpolated linearly inside each bin.
+    """
+    counts = np.histogram(x, bins=bin_edges)[0] + generator.normal(0.0, sigma, size=bin_edges.size - 1)
+    mass = np.maximum(counts, 0.0) + 1e-3 * max(float(np.maximum(counts, 0.0).sum()), 1.0) / counts.size
+    cdf = np.r_[0.0, np.cumsum(mass)] / mass.sum()
+    return np.interp(np.linspace(0.0, 1.0, N_KNOTS), cdf, bin_edges)

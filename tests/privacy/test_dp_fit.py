@@ -36,6 +36,7 @@ def test_dp_fit_meets_its_target_and_round_trips(table, tmp_path, denoiser, extr
     loaded = QEDM.load(model.save(tmp_path / "m"))
     assert loaded.privacy == model.privacy
     assert list(loaded.sample(10, seed=1).columns) == ["x", "y", "kind"]
+    pd.testing.assert_frame_equal(loaded.sample(10, seed=1), model.sample(10, seed=1))  # prior saved too
 
 
 def test_dp_transform_keeps_no_raw_minimum_maximum_or_quantile(table):
