@@ -84,6 +84,8 @@ def fit(
     epochs: Optional[int] = typer.Option(None, help="training epochs"),
     n_qubits: Optional[int] = typer.Option(None, help="qubits of the circuit"),
     n_layers: Optional[int] = typer.Option(None, help="variational layers of the circuit"),
+    hidden: Optional[int] = typer.Option(None, help="width of the classical/hybrid trunk (>= the data width "
+                                                    "for wide tables, e.g. 1024 for moses_small)"),
     latent: Optional[str] = typer.Option(None, help="auto | none | pca | ae"),
     noise: Optional[str] = typer.Option(None, help="prng | qrng (simulated QRNG bits are pseudo-random)"),
     condition: Optional[str] = typer.Option(None, "--condition-column", help="class column for conditional sampling"),
@@ -104,7 +106,7 @@ def fit(
 
     training = load_training_data(data, dataset)
     cfg = resolve_config(config, denoiser=denoiser, epochs=epochs, n_qubits=n_qubits,
-                         n_layers=n_layers, latent=latent, noise=noise,
+                         n_layers=n_layers, hidden=hidden, latent=latent, noise=noise,
                          condition_column=condition, seed=seed, backend=backend, shots=shots,
                          gradient=gradient, dp_epsilon=dp_epsilon, dp_delta=dp_delta,
                          dp_max_grad_norm=dp_max_grad_norm, dp_public_categories=dp_public_categories)
