@@ -314,6 +314,9 @@ def evaluate(
     coupling: float = typer.Option(1.0, help="--physics tfim: the coupling J"),
     other_basis: Optional[Path] = typer.Option(None, help="--physics tfim: synthetic snapshots in the other "
                                                           "basis (enables the energy per site)"),
+    molecules: Optional[str] = typer.Option(None, help="COLUMN of SMILES: RDKit chemistry metrics against REAL "
+                                                       "(novelty against --train); needs qedm[science]"),
+    fcd: bool = typer.Option(False, "--fcd", help="--molecules: also the Frechet ChemNet Distance (slow)"),
 ) -> None:
     """Score a synthetic table against real data: fidelity, detection, utility, diversity, privacy, MMD."""
     from qedm.atomic import atomic_write_text
@@ -323,6 +326,10 @@ def evaluate(
         _print_physics(physics, read_table(real), read_table(synthetic), J=coupling, boundary=boundary,
                        other_basis=read_table(other_basis) if other_basis is not None else None, seed=seed,
                        json_out=json_out)
+        return
+    if molecules is not None:
+        _print_molecules(molecules, read_table(real), read_table(synthetic),
+                         read_table(train) if train is not None else None, fcd=fcd, seed=seed, json_out=json_out)
         return
     from qedm.evaluate import METRICS
     from qedm.evaluate import evaluate as run_evaluate
@@ -387,6 +394,32 @@ def card(
 
     values = read_card(run_dir)
     typer.echo(json.dumps(values, indent=2) if as_json else card_markdown(values))
+
+
+def _print_molecules(column: str, heldout, synthetic, train, *, fcd: bool, seed: int, json_out) -> None:
+    """`qedm evaluate --molecules COLUMN`: validity, uniqueness, novelty, diversity, property distances."""
+    import json
+
+    from qedm.atomic import atomic_write_text
+    from qedm.errors import ConfigError
+    from qedm.science.chemistry import molecule_metrics
+
+    for name, frame in (("REAL", heldout), ("SYNTHETIC", synthetic), ("--train", train)):
+        if frame is not None and column not in frame.columns:
+            raise ConfigError(f"--molecules {column!r} is not a column of {name}")
+    known = [] if train is None else train[column].astype(str).tolist()
+    result = molecule_metrics(synthetic[column].astype(str).tolist(), known, heldout[column].astype(str).tolist(),
+                              fcd=fcd, seed=seed)
+    table = Table(title=f"molecules in {column!r} vs REAL (novelty against " + ("--train)" if train is not None
+                                                                               else "nothing: pass --train)"))
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in result.items():
+        table.add_row(name, f"{value:.4g}")
+    console.print(table)
+    if json_out is not None:
+        atomic_write_text(json_out, json.dumps(result, indent=2))
+        console.print(f"wrote {json_out}")
 
 
 def _print_physics(name: str, training, synthetic, *, J, boundary, other_basis, seed, json_out) -> None:

@@ -104,3 +104,44 @@ def test_tiny_fit_and_sample_give_valid_smiles():
     out = model.sample(20, seed=1)["smiles"]
     assert len(out) == 20 and all(isinstance(s, str) for s in out)
     assert all(Chem.MolFromSmiles(s) is not None for s in out if s)
+
+
+def test_cli_evaluate_molecules_reports_the_metrics(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from qedm.cli import app
+
+    pd.DataFrame({"smiles": SMILES[:6]}).to_csv(tmp_path / "real.csv", index=False)
+    pd.DataFrame({"smiles": SMILES[3:9]}).to_csv(tmp_path / "train.csv", index=False)
+    pd.DataFrame({"smiles": ["CCO", "CCCO", "CCCO", "c1ccccc1"]}).to_csv(tmp_path / "synth.csv", index=False)
+    out = tmp_path / "m.json"
+    result = CliRunner().invoke(app, ["evaluate", str(tmp_path / "real.csv"), str(tmp_path / "synth.csv"),
+                                      "--molecules", "smiles", "--train", str(tmp_path / "train.csv"),
+                                      "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    values = json.loads(out.read_text())
+    direct = chemistry.molecule_metrics(["CCO", "CCCO", "CCCO", "c1ccccc1"], SMILES[3:9], SMILES[:6], fcd=False)
+    assert values == pytest.approx(direct) and values["uniqueness"] == pytest.approx(3 / 4)
+    bad = CliRunner().invoke(app, ["evaluate", str(tmp_path / "real.csv"), str(tmp_path / "synth.csv"),
+                                   "--molecules", "mol"])
+    assert bad.exit_code != 0 and "'mol' is not a column of REAL" in bad.output
+
+
+@pytest.mark.slow
+def test_cli_fit_moses_small_and_sample_write_smiles(tmp_path):
+    from typer.testing import CliRunner
+
+    from qedm.cli import app
+
+    if importlib.util.find_spec("moses") is None:
+        pytest.skip("needs molsets: pip install --no-deps molsets")
+    run = tmp_path / "run"
+    fitted = CliRunner().invoke(app, ["fit", "--dataset", "moses_small", "--denoiser", "classical", "--hidden", "64",
+                                      "--epochs", "1", "--out", str(run)])
+    assert fitted.exit_code == 0, fitted.output
+    sampled = CliRunner().invoke(app, ["sample", str(run), "-n", "30", "-o", str(tmp_path / "s.csv")])
+    assert sampled.exit_code == 0, sampled.output
+    smiles = pd.read_csv(tmp_path / "s.csv")["smiles"].dropna()
+    assert len(smiles) > 20 and all(Chem.MolFromSmiles(s) is not None for s in smiles)
