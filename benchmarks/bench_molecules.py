@@ -52,6 +52,23 @@ def _frame(smiles: list[str]):
     return pd.DataFrame({"smiles": smiles})
 
 
+TABLE = ("validity", "uniqueness", "novelty", "internal_diversity", "w1_qed", "w1_logp", "w1_mol_weight",
+         "w1_rings", "ks_logp", "ks_mol_weight")
+
+
+def markdown_table(path: Path) -> str:
+    """Mean ± std over seeds of each model's metrics, as a markdown table."""
+    import pandas as pd
+
+    rows = pd.DataFrame([json.loads(line) for line in path.read_text().splitlines() if line])
+    lines = ["| model | seeds | " + " | ".join(TABLE) + " |", "|---" * (len(TABLE) + 2) + "|"]
+    for name, group in rows.groupby("model", sort=False):
+        cells = [f"{group[c].mean():.3g} ± {group[c].std(ddof=0):.2g}" if len(group) > 1 else f"{group[c].mean():.3g}"
+                 for c in TABLE]
+        lines.append(f"| {name} | {len(group)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
@@ -60,7 +77,11 @@ def main() -> None:
     parser.add_argument("--fcd", action="store_true", help="also compute the FCD (fcd_torch; slow on a CPU)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/molecules.jsonl"))
     parser.add_argument("--fresh", action="store_true")
+    parser.add_argument("--table", action="store_true", help="print the markdown table of --out and stop")
     args = parser.parse_args()
+    if args.table:
+        print(markdown_table(args.out))
+        return
     if args.fresh and args.out.exists():
         args.out.unlink()
     done = set()
