@@ -84,6 +84,8 @@ def fit(
     epochs: Optional[int] = typer.Option(None, help="training epochs"),
     n_qubits: Optional[int] = typer.Option(None, help="qubits of the circuit"),
     n_layers: Optional[int] = typer.Option(None, help="variational layers of the circuit"),
+    hidden: Optional[int] = typer.Option(None, help="width of the classical/hybrid trunk (>= the data width "
+                                                    "for wide tables, e.g. 1024 for moses_small)"),
     latent: Optional[str] = typer.Option(None, help="auto | none | pca | ae"),
     noise: Optional[str] = typer.Option(None, help="prng | qrng (simulated QRNG bits are pseudo-random)"),
     condition: Optional[str] = typer.Option(None, "--condition-column", help="class column for conditional sampling"),
@@ -106,7 +108,7 @@ def fit(
 
     training = load_training_data(data, dataset)
     cfg = resolve_config(config, denoiser=denoiser, epochs=epochs, n_qubits=n_qubits,
-                         n_layers=n_layers, latent=latent, noise=noise,
+                         n_layers=n_layers, hidden=hidden, latent=latent, noise=noise,
                          condition_column=condition, seed=seed, backend=backend, shots=shots,
                          gradient=gradient, dp_epsilon=dp_epsilon, dp_delta=dp_delta,
                          dp_max_grad_norm=dp_max_grad_norm, dp_public_categories=dp_public_categories,
@@ -315,6 +317,9 @@ def evaluate(
     coupling: float = typer.Option(1.0, help="--physics tfim: the coupling J"),
     other_basis: Optional[Path] = typer.Option(None, help="--physics tfim: synthetic snapshots in the other "
                                                           "basis (enables the energy per site)"),
+    molecules: Optional[str] = typer.Option(None, help="COLUMN of SMILES: RDKit chemistry metrics against REAL "
+                                                       "(novelty against --train); needs qedm[science]"),
+    fcd: bool = typer.Option(False, "--fcd", help="--molecules: also the Frechet ChemNet Distance (slow)"),
 ) -> None:
     """Score a synthetic table against real data: fidelity, detection, utility, diversity, privacy, MMD."""
     from qedm.atomic import atomic_write_text
@@ -324,6 +329,10 @@ def evaluate(
         _print_physics(physics, read_table(real), read_table(synthetic), J=coupling, boundary=boundary,
                        other_basis=read_table(other_basis) if other_basis is not None else None, seed=seed,
                        json_out=json_out)
+        return
+    if molecules is not None:
+        _print_molecules(molecules, read_table(real), read_table(synthetic),
+                         read_table(train) if train is not None else None, fcd=fcd, seed=seed, json_out=json_out)
         return
     from qedm.evaluate import METRICS
     from qedm.evaluate import evaluate as run_evaluate
@@ -388,6 +397,32 @@ def card(
 
     values = read_card(run_dir)
     typer.echo(json.dumps(values, indent=2) if as_json else card_markdown(values))
+
+
+def _print_molecules(column: str, heldout, synthetic, train, *, fcd: bool, seed: int, json_out) -> None:
+    """`qedm evaluate --molecules COLUMN`: validity, uniqueness, novelty, diversity, property distances."""
+    import json
+
+    from qedm.atomic import atomic_write_text
+    from qedm.errors import ConfigError
+    from qedm.science.chemistry import molecule_metrics
+
+    for name, frame in (("REAL", heldout), ("SYNTHETIC", synthetic), ("--train", train)):
+        if frame is not None and column not in frame.columns:
+            raise ConfigError(f"--molecules {column!r} is not a column of {name}")
+    known = [] if train is None else train[column].astype(str).tolist()
+    result = molecule_metrics(synthetic[column].astype(str).tolist(), known, heldout[column].astype(str).tolist(),
+                              fcd=fcd, seed=seed)
+    table = Table(title=f"molecules in {column!r} vs REAL (novelty against " + ("--train)" if train is not None
+                                                                               else "nothing: pass --train)"))
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in result.items():
+        table.add_row(name, f"{value:.4g}")
+    console.print(table)
+    if json_out is not None:
+        atomic_write_text(json_out, json.dumps(result, indent=2))
+        console.print(f"wrote {json_out}")
 
 
 def _print_physics(name: str, training, synthetic, *, J, boundary, other_basis, seed, json_out) -> None:

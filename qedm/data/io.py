@@ -136,8 +136,11 @@ def _check_shape(df: pd.DataFrame, path: Path) -> pd.DataFrame:
         raise DataError(f"{path}: the file has no header row of column names")
     if df.shape[1] == 1:
         col = df.columns[0]
-        # A single column is only a table if its values look like data, not garbled text.
-        if df[col].dtype == object and df[col].nunique() == len(df) and len(df) > 1:
+        # A single column is only a table if its values look like data, not garbled text: distinct
+        # text with a delimiter-like character in it (distinct tokens without one, e.g. SMILES, pass).
+        values = df[col].astype(str)
+        if (df[col].dtype == object and df[col].nunique() == len(df) and len(df) > 1
+                and values.str.contains(r"[\s;|]").any()):
             raise DataError(
                 f"{path}: found one column '{col}' whose every value is distinct text; "
                 "this does not look like a table (wrong delimiter or not a data file?)"
