@@ -344,3 +344,20 @@ def test_chunked_shots_are_reproducible():
     runs = [ResilientBackend(DeviceBackend("fake_nairobi", shots=200, seed=4), chunk_rows=3, workers=3)
             .estimate(vqc, xx, w) for _ in range(2)]
     assert torch.equal(runs[0], runs[1]) and runs[0].shape == (10, 3)
+
+
+@pytest.mark.parametrize("chunk_rows", [None, 3])
+def test_device_threads_run_in_the_callers_grad_mode(chunk_rows):
+    """torch.no_grad is per thread: a sampler's no-grad call must not build a graph on the workers."""
+    from qedm.quantum.backends.resilient import ResilientBackend
+
+    vqc = _vqc(2, "angle")
+    x = _inputs(vqc, 8, seed=3)
+    backend = ResilientBackend(DeviceBackend("fake_nairobi", shots=100), chunk_rows=chunk_rows, workers=2)
+    with torch.no_grad():
+        out = backend.estimate(vqc, *vqc._resolve(x, None))
+        late = backend.submit(vqc, *vqc._resolve(x, None)).result()
+    assert out.grad_fn is None and not out.requires_grad
+    assert late.grad_fn is None
+    graded = backend.estimate(vqc, *vqc._resolve(x, None))  # with grad: the straight-through graph is kept
+    assert graded.requires_grad

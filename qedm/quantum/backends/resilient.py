@@ -9,6 +9,9 @@ to `workers` threads (each chunk retried and fallen back on its own, rows reasse
 so the chunks' device latencies overlap each other and the caller's work on finished chunks;
 `submit` returns a Future at once, for callers with classical work that does not need the result.
 Shot noise stays reproducible: each chunk gets its own generator, seeded in order from the call's.
+Every worker thread runs in the caller's autograd mode (`torch.no_grad` is per thread): without
+that, a sampler's no-grad call would record the emulator's whole graph on the workers, several
+times the time and memory.
 """
 
 from __future__ import annotations
@@ -24,6 +27,17 @@ from qedm.errors import ConfigError
 from qedm.quantum.backends.base import BackendBase
 
 log = logging.getLogger("qedm.quantum")
+
+
+def in_caller_grad_mode(fn):
+    """`fn` wrapped to run in the calling thread's autograd mode, wherever it is later called."""
+    enabled = torch.is_grad_enabled()
+
+    def run(*args):
+        with torch.set_grad_enabled(enabled):
+            return fn(*args)
+
+    return run
 
 
 class ResilientBackend(BackendBase):
@@ -61,7 +75,7 @@ class ResilientBackend(BackendBase):
         reason = ""
         for _attempt in range(self.retries + 1):
             pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qedm-device")  # a hung call blocks no retry
-            future = pool.submit(getattr(self.primary, method), circuit, x, weights, *args)
+            future = pool.submit(in_caller_grad_mode(getattr(self.primary, method)), circuit, x, weights, *args)
             pool.shutdown(wait=False)
             try:
                 return future.result(timeout=self.timeout_s)
@@ -89,13 +103,14 @@ class ResilientBackend(BackendBase):
         if seeded and generator is None and self.shots is not None:
             generator = torch.Generator().manual_seed(getattr(self.primary, "seed", 0))
         futures = []
+        call = in_caller_grad_mode(self._call)
         for start in range(0, rows, self.chunk_rows):
             args = (shift,)
             if seeded:
                 g = None if generator is None else torch.Generator().manual_seed(
                     int(torch.randint(0, 2**62, (1,), generator=generator)))
                 args = (shift, g)
-            futures.append(self._executor().submit(self._call, method, circuit, x[start:start + self.chunk_rows],
+            futures.append(self._executor().submit(call, method, circuit, x[start:start + self.chunk_rows],
                                                    weights, *args))
         return torch.cat([f.result() for f in futures])
 
@@ -111,7 +126,7 @@ class ResilientBackend(BackendBase):
     def submit(self, circuit, x, weights, shift=None, generator=None) -> Future:
         """Start `estimate` in the background; the Future's result is [B, m] (fallback included)."""
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qedm-submit")  # not the chunk pool: no deadlock
-        future = pool.submit(self.estimate, circuit, x, weights, shift, generator)
+        future = pool.submit(in_caller_grad_mode(self.estimate), circuit, x, weights, shift, generator)
         pool.shutdown(wait=False)
         return future
 
