@@ -107,7 +107,7 @@ def fit(
     from qedm.runs import fit_run, load_training_data, resolve_config
 
     training = load_training_data(data, dataset)
-    cfg = resolve_config(config, denoiser=denoiser, epochs=epochs, n_qubits=n_qubits,
+    cfg = resolve_config(config, training.fit_defaults, denoiser=denoiser, epochs=epochs, n_qubits=n_qubits,
                          n_layers=n_layers, hidden=hidden, latent=latent, noise=noise,
                          condition_column=condition, seed=seed, backend=backend, shots=shots,
                          gradient=gradient, dp_epsilon=dp_epsilon, dp_delta=dp_delta,

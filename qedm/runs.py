@@ -35,6 +35,7 @@ class TrainingData:
     labels: np.ndarray | None
     source: str
     column_kinds: dict[str, str] = field(default_factory=dict)  # a bundled dataset's kinds (smiles)
+    fit_defaults: dict[str, Any] = field(default_factory=dict)  # a bundled dataset's config values (moses: hidden)
 
     @property
     def shape_text(self) -> str:
@@ -54,7 +55,8 @@ def load_training_data(path: Path | None, dataset: str | None) -> TrainingData:
             images, labels = load_digits_images()
             return TrainingData(images, labels, f"dataset {dataset}")
         info = dataset_info(dataset)
-        return TrainingData(load_dataset(dataset), None, f"dataset {dataset}", dict(info.column_kinds))
+        return TrainingData(load_dataset(dataset), None, f"dataset {dataset}", dict(info.column_kinds),
+                            dict(info.fit_defaults))
     from qedm.data.io import read_table
     from qedm.data.validation import validate_table
 
@@ -62,13 +64,14 @@ def load_training_data(path: Path | None, dataset: str | None) -> TrainingData:
     return TrainingData(validate_table(read_table(path)), None, str(path))
 
 
-def resolve_config(config_file: Path | None, **overrides: Any) -> QEDMConfig:
-    """Defaults, then the config file, then command-line values (None = not given).
+def resolve_config(config_file: Path | None, defaults: dict[str, Any] | None = None, **overrides: Any) -> QEDMConfig:
+    """QEDMConfig's defaults, then `defaults` (a dataset's), the config file, command-line values (None = not given).
 
     The file's values and the command line's are merged before the config is built, so the
     file's denoiser settings apply to the denoiser the command line names.
     """
-    values = read_config_file(config_file) if config_file is not None else {}
+    values = dict(defaults or {})
+    values.update(read_config_file(config_file) if config_file is not None else {})
     values.update({key: value for key, value in overrides.items() if value is not None})
     return QEDMConfig.from_dict(values)
 

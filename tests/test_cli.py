@@ -161,6 +161,17 @@ def test_config_file_settings_apply_to_the_denoiser_the_command_line_names(tmp_p
     with pytest.raises(ConfigError, match="'n_qubits'.*'classical' denoiser"):
         resolve_config(small_config, denoiser="classical", n_qubits=4)
 
+
+def test_a_datasets_fit_defaults_yield_to_the_config_file_and_the_command_line(small_config):
+    from qedm.data.datasets import dataset_info
+    from qedm.runs import resolve_config
+
+    moses = dict(dataset_info("moses_small").fit_defaults)
+    assert moses["hidden"] > 30 * 26  # wider than the 780 one-hot dims of its SMILES column
+    assert resolve_config(None, moses, denoiser="classical").hidden == moses["hidden"]
+    assert resolve_config(small_config, moses, denoiser="classical").hidden == 32  # the file's value
+    assert resolve_config(None, moses, denoiser="classical", hidden=64).hidden == 64
+
 def test_fit_on_tfim_then_sample_an_unseen_field_and_check_the_physics(tmp_path, small_config):
     run = tmp_path / "tfim"
     result = invoke("fit", "--dataset", "tfim_z", "--condition-column", "h", "--out", run,

@@ -39,6 +39,7 @@ class DatasetInfo:
     kind: str = "table"  # "table" or "image"
     requires: str | None = None  # optional package that ships the data (None: a core dependency)
     column_kinds: tuple[tuple[str, str], ...] = ()  # kinds fit applies unless told otherwise
+    fit_defaults: tuple[tuple[str, object], ...] = ()  # config values `qedm fit --dataset` uses unless told otherwise
 
 
 def _sklearn_frame(loader_name: str, class_names: bool = True, **kw) -> pd.DataFrame:
@@ -157,10 +158,11 @@ _REGISTRY: dict[str, tuple[DatasetInfo, Callable[[], pd.DataFrame]]] = {
                      "The same chains' snapshots in the X basis", _TFIM), lambda: _load_tfim("x")),
         (DatasetInfo("moses_small", 4000, 1, "1 smiles", None,
                      "4000 drug-like molecules (SMILES) of at most 30 SELFIES tokens, a seeded subsample "
-                     "of MOSES train; held out: qedm.science.load_moses_small('test'). Fit with --hidden "
-                     "1024 or wider (780 one-hot dims)",
+                     "of MOSES train; held out: qedm.science.load_moses_small('test'). `qedm fit` uses a "
+                     "1024-wide trunk (780 one-hot dims)",
                      "molsets (bundled MOSES splits; pip install --no-deps molsets)", requires="moses",
-                     column_kinds=(("smiles", "smiles"),)), _load_moses_small),
+                     column_kinds=(("smiles", "smiles"),),
+                     fit_defaults=(("hidden", 1024),)), _load_moses_small),
         (DatasetInfo("digits", 1797, 65, "64 pixel (8x8 image), 1 categorical", "target",
                      "Handwritten digits, 8x8 grey levels 0..16; see load_digits_images()", _SK,
                      kind="image"), _load_digits_frame),
