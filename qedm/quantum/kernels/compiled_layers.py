@@ -36,7 +36,7 @@ from qedm.errors import CircuitError
 COMPILED_MAX_QUBITS = {"angle": 6, "reupload": 8}
 
 
-@numba.njit(fastmath=True, boundscheck=False, cache=True)
+@numba.njit(fastmath=False, boundscheck=False, cache=True)  # IEEE order: same bits in every process
 def _z_table(n: int, dim: int) -> np.ndarray:
     """z[r, q] = +1 if wire q's bit of basis state r is 0, else -1 (wire 0 the most significant bit)."""
     z = np.empty((dim, n))
@@ -46,7 +46,7 @@ def _z_table(n: int, dim: int) -> np.ndarray:
     return z
 
 
-@numba.njit(fastmath=True, boundscheck=False, cache=True)
+@numba.njit(fastmath=False, boundscheck=False, cache=True)  # IEEE order: same bits in every process
 def _phase_units(angles: np.ndarray, z: np.ndarray, rows: np.ndarray, cos: np.ndarray, sin: np.ndarray) -> None:
     """cos/sin[j] of theta_j = -1/2 sum_q angles[q] z[rows[j], q]: RZ(angles) on every wire, row by row."""
     for j in range(rows.shape[0]):
@@ -56,7 +56,7 @@ def _phase_units(angles: np.ndarray, z: np.ndarray, rows: np.ndarray, cos: np.nd
         cos[j], sin[j] = np.cos(-0.5 * theta), np.sin(-0.5 * theta)
 
 
-@numba.njit(fastmath=True, boundscheck=False, cache=True)
+@numba.njit(fastmath=False, boundscheck=False, cache=True)  # IEEE order: same bits in every process
 def _rotate_columns(state: np.ndarray, cos: np.ndarray, sin: np.ndarray, batch: int) -> None:
     """RY per column on every wire, in place: state [2**n, 2B] (split rows), cos/sin [n, B] of the half angles."""
     dim, n = state.shape[0], cos.shape[0]
@@ -73,7 +73,7 @@ def _rotate_columns(state: np.ndarray, cos: np.ndarray, sin: np.ndarray, batch: 
                         hi[part + j] = s[j] * a + c[j] * b
 
 
-@numba.njit(fastmath=True, boundscheck=False, cache=True)
+@numba.njit(fastmath=False, boundscheck=False, cache=True)  # IEEE order: same bits in every process
 def _rotate_wires(state: np.ndarray, cos: np.ndarray, sin: np.ndarray) -> None:
     """RY(t_q) on every wire q, in place: state [2**n, C], cos/sin [n] of the half angles."""
     dim, cols, n = state.shape[0], state.shape[1], cos.shape[0]
@@ -89,7 +89,7 @@ def _rotate_wires(state: np.ndarray, cos: np.ndarray, sin: np.ndarray) -> None:
                     hi[j] = s * a + c * b
 
 
-@numba.njit(fastmath=True, boundscheck=False, cache=True)
+@numba.njit(fastmath=False, boundscheck=False, cache=True)  # IEEE order: same bits in every process
 def _cross_columns(grad: np.ndarray, y: np.ndarray, out: np.ndarray, batch: int) -> None:
     """out[q, j] += sum over row pairs of wire q and both parts of grad[r | b_q] y[r] - grad[r] y[r | b_q]."""
     dim, n = y.shape[0], out.shape[0]
@@ -104,7 +104,7 @@ def _cross_columns(grad: np.ndarray, y: np.ndarray, out: np.ndarray, batch: int)
                         acc[j] += g1[part + j] * y0[part + j] - g0[part + j] * y1[part + j]
 
 
-@numba.njit(fastmath=True, boundscheck=False, cache=True)
+@numba.njit(fastmath=False, boundscheck=False, cache=True)  # IEEE order: same bits in every process
 def _cross_wires(grad: np.ndarray, y: np.ndarray, out: np.ndarray) -> None:
     """out[q] = sum over row pairs of wire q and all columns of grad[r | b_q] y[r] - grad[r] y[r | b_q]."""
     dim, cols, n = y.shape[0], y.shape[1], out.shape[0]
@@ -119,7 +119,7 @@ def _cross_wires(grad: np.ndarray, y: np.ndarray, out: np.ndarray) -> None:
         out[q] = acc
 
 
-@numba.njit(fastmath=True, boundscheck=False, cache=True)
+@numba.njit(fastmath=False, boundscheck=False, cache=True)  # IEEE order: same bits in every process
 def _phase(source: np.ndarray, index: np.ndarray, cos: np.ndarray, sin: np.ndarray, out: np.ndarray,
            batch: int) -> None:
     """out[j] = source[index[j]] * (cos[j] + i sin[j]) on split rows [2**n, 2B]."""
@@ -132,7 +132,7 @@ def _phase(source: np.ndarray, index: np.ndarray, cos: np.ndarray, sin: np.ndarr
             dst[batch + k] = re * s + im * c
 
 
-@numba.njit(fastmath=True, boundscheck=False, cache=True)
+@numba.njit(fastmath=False, boundscheck=False, cache=True)  # IEEE order: same bits in every process
 def _phase_back(x: np.ndarray, grad: np.ndarray, index: np.ndarray, cos: np.ndarray, sin: np.ndarray,
                 out: np.ndarray, phase_grad: np.ndarray, batch: int) -> None:
     """Backward of `_phase` that made x: phase_grad[j] = sum Im(conj(x[j]) grad[j]), out[index[j]] = grad[j] conj(u)."""
@@ -148,7 +148,7 @@ def _phase_back(x: np.ndarray, grad: np.ndarray, index: np.ndarray, cos: np.ndar
         phase_grad[j] = acc
 
 
-@numba.njit(fastmath=True, boundscheck=False, cache=True)
+@numba.njit(fastmath=False, boundscheck=False, cache=True)  # IEEE order: same bits in every process
 def _forward(angles: np.ndarray, weights: np.ndarray, index: np.ndarray, signs: np.ndarray, reupload: bool,
              states: np.ndarray, out: np.ndarray) -> None:
     """Expectations out [B, m]; states [3L + 1, 2**n, 2B] receive, per layer, the states after RY(x), RZ(a) and
@@ -194,7 +194,7 @@ def _forward(angles: np.ndarray, weights: np.ndarray, index: np.ndarray, signs: 
                 acc[j] += sign * (row[j] * row[j] + row[batch + j] * row[batch + j])
 
 
-@numba.njit(fastmath=True, boundscheck=False, cache=True)
+@numba.njit(fastmath=False, boundscheck=False, cache=True)  # IEEE order: same bits in every process
 def _backward(grad: np.ndarray, angles: np.ndarray, weights: np.ndarray, index: np.ndarray, signs: np.ndarray,
               reupload: bool, states: np.ndarray, work: np.ndarray, grad_angles: np.ndarray,
               grad_weights: np.ndarray) -> None:
