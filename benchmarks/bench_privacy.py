@@ -21,6 +21,7 @@ Three parts (each writes a CSV under --out and prints a markdown table for BENCH
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -57,11 +58,20 @@ def load(name: str) -> pd.DataFrame:
     return frame.sample(600, random_state=0).reset_index(drop=True) if name == "fair" else frame
 
 
+def read_cells(path: Path) -> list[dict]:
+    """The finished cells of a resumable part (one JSON object per line)."""
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def append_cell(path: Path, row: dict) -> None:
+    with open(path, "a") as handle:
+        handle.write(json.dumps(row) + "\n")
+    print(row, flush=True)
+
+
 def curve(args) -> pd.DataFrame:
     """The epsilon-quality cells, resumable: each finished cell is appended to args.cells (JSONL)."""
-    import json
-
-    rows = [json.loads(line) for line in args.cells.read_text().splitlines()] if args.cells.exists() else []
+    rows = read_cells(args.cells)
     done = {(r["dataset"], r["denoiser"], r["epsilon"], r["seed"]) for r in rows}
     for name in args.datasets:
         frame, target = load(name), dataset_info(name).target
@@ -82,26 +92,28 @@ def curve(args) -> pd.DataFrame:
                                  "fidelity": score["fidelity_overall"], "tstr_accuracy": score.get("tstr_accuracy"),
                                  "trtr_accuracy": score.get("trtr_accuracy"), "mia_auc": score["mia_auc"],
                                  "fit_seconds": seconds})
-                    with open(args.cells, "a") as handle:
-                        handle.write(json.dumps(rows[-1]) + "\n")
-                    print(rows[-1], flush=True)
+                    append_cell(args.cells, rows[-1])
     return pd.DataFrame(rows)
 
 
 def canary(args) -> pd.DataFrame:
-    rows = []
+    """The canary cells, resumable like `curve` (args.canary_cells)."""
+    rows = [r for r in read_cells(args.canary_cells) if r.get("canaries", NCANARY) == args.canaries]
+    done = {(r["denoiser"], r["epsilon"], r["seed"]) for r in rows}
     frame = load_dataset("breast_cancer")
     for seed in range(args.seeds):
         train, _ = split(frame, seed)
-        members = plant_canaries(train, NCANARY, seed=1000 + seed)
-        others = plant_canaries(train, NCANARY, seed=2000 + seed)
+        members = plant_canaries(train, args.canaries, seed=1000 + seed)
+        others = plant_canaries(train, args.canaries, seed=2000 + seed)
         planted = pd.concat([train, members], ignore_index=True)
         for epsilon in (float("inf"), 1.0):
+            if (args.denoisers[0], epsilon, seed) in done:
+                continue
             model = fit(args.denoisers[0], planted, epsilon, seed, args.epochs)
             synthetic = model.sample(len(planted), seed=seed + 100)
-            rows.append({"denoiser": args.denoisers[0], "epsilon": epsilon, "seed": seed,
+            rows.append({"denoiser": args.denoisers[0], "epsilon": epsilon, "seed": seed, "canaries": args.canaries,
                          "canary_mia_auc": canary_mia_auc(members, others, synthetic, train)})
-            print(rows[-1], flush=True)
+            append_cell(args.canary_cells, rows[-1])
     return pd.DataFrame(rows)
 
 
@@ -167,11 +179,14 @@ def main() -> None:
     parser.add_argument("--denoisers", default="hybrid,classical")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--canaries", type=int, default=NCANARY, help="planted (and as many held-out) canaries")
     parser.add_argument("--keys", type=int, default=10)
     parser.add_argument("--epsilons", default="1,3,10,inf", help="comma-separated; inf = no DP")
     parser.add_argument("--out", type=Path, default=Path("runs/bench_privacy"))
     parser.add_argument("--cells", type=Path, default=Path("benchmarks/results/privacy_curve.jsonl"),
                         help="curve cells (JSONL), appended as they finish; cells already there are skipped")
+    parser.add_argument("--canary-cells", type=Path, default=Path("benchmarks/results/privacy_canary.jsonl"),
+                        help="canary cells (JSONL), resumable like --cells")
     args = parser.parse_args()
     args.datasets, args.denoisers = args.datasets.split(","), args.denoisers.split(",")
     args.epsilons = [float(e) for e in args.epsilons.split(",")]

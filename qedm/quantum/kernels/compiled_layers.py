@@ -34,6 +34,7 @@ from qedm.errors import CircuitError
 # Largest register for which the backend picks this kernel by encoding: above, the layered GEMM kernels
 # (fewer passes over the state) were faster in `benchmarks/bench_quantum.py` (angle n=8: 2.0 vs 3.0 ms).
 COMPILED_MAX_QUBITS = {"angle": 6, "reupload": 8}
+LANES = 16  # partial sums of `_lane_sum`: enough independent adds to fill the vector units
 
 
 @numba.njit(fastmath=False, boundscheck=False, cache=True)  # IEEE order: same bits in every process
@@ -105,18 +106,35 @@ def _cross_columns(grad: np.ndarray, y: np.ndarray, out: np.ndarray, batch: int)
 
 
 @numba.njit(fastmath=False, boundscheck=False, cache=True)  # IEEE order: same bits in every process
+def _lane_sum(values: np.ndarray) -> float:
+    """sum(values) in LANES interleaved partial sums: a fixed order (no fastmath needed) that vectorizes."""
+    lanes = np.zeros(LANES, values.dtype)
+    full = values.shape[0] - values.shape[0] % LANES
+    for k in range(0, full, LANES):
+        for lane in range(LANES):
+            lanes[lane] += values[k + lane]
+    total = 0.0
+    for lane in range(LANES):
+        total += lanes[lane]
+    for k in range(full, values.shape[0]):
+        total += values[k]
+    return total
+
+
+@numba.njit(fastmath=False, boundscheck=False, cache=True)  # IEEE order: same bits in every process
 def _cross_wires(grad: np.ndarray, y: np.ndarray, out: np.ndarray) -> None:
     """out[q] = sum over row pairs of wire q and all columns of grad[r | b_q] y[r] - grad[r] y[r | b_q]."""
     dim, cols, n = y.shape[0], y.shape[1], out.shape[0]
+    acc = np.empty(cols, y.dtype)  # per-column sums, then one lane sum: the row loop vectorizes
     for q in range(n):
         bit = 1 << (n - 1 - q)
-        acc = 0.0
+        acc[:] = 0
         for base in range(0, dim, 2 * bit):
             for r in range(base, base + bit):
                 g0, g1, y0, y1 = grad[r], grad[r + bit], y[r], y[r + bit]
                 for j in range(cols):
-                    acc += g1[j] * y0[j] - g0[j] * y1[j]
-        out[q] = acc
+                    acc[j] += g1[j] * y0[j] - g0[j] * y1[j]
+        out[q] = _lane_sum(acc)
 
 
 @numba.njit(fastmath=False, boundscheck=False, cache=True)  # IEEE order: same bits in every process
@@ -136,16 +154,16 @@ def _phase(source: np.ndarray, index: np.ndarray, cos: np.ndarray, sin: np.ndarr
 def _phase_back(x: np.ndarray, grad: np.ndarray, index: np.ndarray, cos: np.ndarray, sin: np.ndarray,
                 out: np.ndarray, phase_grad: np.ndarray, batch: int) -> None:
     """Backward of `_phase` that made x: phase_grad[j] = sum Im(conj(x[j]) grad[j]), out[index[j]] = grad[j] conj(u)."""
+    terms = np.empty(batch, x.dtype)
     for j in range(x.shape[0]):
         xr, gr, dst = x[j], grad[j], out[index[j]]
         c, s = cos[j], sin[j]
-        acc = 0.0
         for k in range(batch):
             g_re, g_im = gr[k], gr[batch + k]
-            acc += xr[k] * g_im - xr[batch + k] * g_re
+            terms[k] = xr[k] * g_im - xr[batch + k] * g_re
             dst[k] = g_re * c + g_im * s
             dst[batch + k] = g_im * c - g_re * s
-        phase_grad[j] = acc
+        phase_grad[j] = _lane_sum(terms)
 
 
 @numba.njit(fastmath=False, boundscheck=False, cache=True)  # IEEE order: same bits in every process
@@ -184,14 +202,17 @@ def _forward(angles: np.ndarray, weights: np.ndarray, index: np.ndarray, signs: 
             unit_sin[:] = 0
         _phase(scratch, index, unit_cos, unit_sin, gathered, batch)
         previous = gathered
-    out[:] = 0
+    expectations = np.zeros((signs.shape[1], batch), states.dtype)  # [m, B]: the column loop is contiguous
+    probability = np.empty(batch, states.dtype)
     for r in range(dim):
         row = previous[r]
+        for j in range(batch):
+            probability[j] = row[j] * row[j] + row[batch + j] * row[batch + j]
         for k in range(signs.shape[1]):
-            sign = signs[r, k]
-            acc = out[:, k]
+            sign, acc = signs[r, k], expectations[k]
             for j in range(batch):
-                acc[j] += sign * (row[j] * row[j] + row[batch + j] * row[batch + j])
+                acc[j] += sign * probability[j]
+    out[:] = expectations.T
 
 
 @numba.njit(fastmath=False, boundscheck=False, cache=True)  # IEEE order: same bits in every process
@@ -212,13 +233,17 @@ def _backward(grad: np.ndarray, angles: np.ndarray, weights: np.ndarray, index: 
     cross = np.zeros((n, batch), states.dtype)
     g, other = work[0], work[1]
     final = states[3 * n_layers - 1]
+    grad_t = np.ascontiguousarray(grad.T)  # [m, B]
+    scale = np.empty(batch, states.dtype)
     for r in range(dim):  # d/d psi of sum_k signs[r, k] |psi_r|^2 grad[:, k] = 2 psi_r (signs @ grad^T)[r]
         row, dst = final[r], g[r]
+        scale[:] = 0
+        for k in range(signs.shape[1]):
+            sign, column = signs[r, k], grad_t[k]
+            for j in range(batch):
+                scale[j] += sign * column[j]
         for j in range(batch):
-            scale = 0.0
-            for k in range(signs.shape[1]):
-                scale += signs[r, k] * grad[j, k]
-            dst[j], dst[batch + j] = 2 * scale * row[j], 2 * scale * row[batch + j]
+            dst[j], dst[batch + j] = 2 * scale[j] * row[j], 2 * scale[j] * row[batch + j]
     grad_weights[:] = 0
     for layer in range(n_layers - 1, -1, -1):
         rotated, phased, gathered = states[3 * layer], states[3 * layer + 1], states[3 * layer + 2]
