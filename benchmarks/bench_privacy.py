@@ -6,15 +6,15 @@ Three parts (each writes a CSV under --out and prints a markdown table for BENCH
   ordinary fit), 3 seeds; a seeded 70/30 split per seed; fidelity (SDMetrics QualityReport vs
   the holdout), TSTR accuracy (mean of logistic regression and random forest) and qedm's
   membership-inference AUC (train vs holdout rows by distance to the nearest synthetic row);
-- canary: NCANARY outlying rows (qedm.privacy.audit.plant_canaries) are added to the
+- canary: NCANARY (--canaries) outlying rows (qedm.privacy.audit.plant_canaries) are added to the
   breast_cancer training rows, as many similar canaries are held out; MIA AUC of the canaries
-  for a non-DP and an epsilon = 1 fit of the same denoiser on the same rows, 3 seeds;
+  for a non-DP and an epsilon = 1 fit of the same denoiser on the same rows, over --seeds seeds;
 - watermark: detection rate at a 1 % false-positive rate (key-exchange p-value < 0.01) over
   10 keys for 100 / 500 / 2000 marked rows, after deleting 50 % of the rows, after adding noise
   of 1 % of each numeric column's std, on unmarked real rows; fidelity of marked vs unmarked.
 
     .venv/bin/python benchmarks/bench_privacy.py --part curve --epochs 15
-    .venv/bin/python benchmarks/bench_privacy.py --part canary --epochs 60
+    .venv/bin/python benchmarks/bench_privacy.py --part canary --denoisers classical --epochs 60 --seeds 5
     .venv/bin/python benchmarks/bench_privacy.py --part watermark
 """
 
@@ -37,7 +37,7 @@ from qedm.privacy.audit import canary_mia_auc, plant_canaries  # noqa: E402
 from qedm.synthesizer import QEDM  # noqa: E402
 
 EPSILONS = (1.0, 3.0, 10.0, float("inf"))
-NCANARY = 20
+NCANARY = 40
 
 
 def split(frame: pd.DataFrame, seed: int, test: float = 0.3):
