@@ -311,16 +311,28 @@ def rotate_rows(state: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> No
 
 @numba.njit(fastmath=True, boundscheck=False, cache=True)
 def _column_cross_sums(grad: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
-    """out[q, j] += sum over rows r with bit q clear of grad[r + b_q, j] x[r, j] - grad[r, j] x[r + b_q, j]."""
+    """out[q, j] += sum over rows r with bit q clear of grad[r + b_q, j] x[r, j] - grad[r, j] x[r + b_q, j].
+
+    Wires in adjacent pairs as in `_rotate_rows`: the four rows serve both wires' sums.
+    """
     dim, cols, n = x.shape[0], x.shape[1], out.shape[0]
-    for q in range(n):
-        bit = 1 << (n - 1 - q)
-        acc = out[q]
-        for base in range(0, dim, 2 * bit):
-            for r in range(base, base + bit):
-                g0, g1, x0, x1 = grad[r], grad[r + bit], x[r], x[r + bit]
+    for q in range(0, n - 1, 2):
+        b1 = 1 << (n - 1 - q)
+        b2 = b1 >> 1
+        acc1, acc2 = out[q], out[q + 1]
+        for base in range(0, dim, 2 * b1):
+            for r in range(base, base + b2):
+                g0, g1, g2, g3 = grad[r], grad[r + b2], grad[r + b1], grad[r + b1 + b2]
+                x0, x1, x2, x3 = x[r], x[r + b2], x[r + b1], x[r + b1 + b2]
                 for j in range(cols):
-                    acc[j] += g1[j] * x0[j] - g0[j] * x1[j]
+                    acc1[j] += g2[j] * x0[j] - g0[j] * x2[j] + g3[j] * x1[j] - g1[j] * x3[j]
+                    acc2[j] += g1[j] * x0[j] - g0[j] * x1[j] + g3[j] * x2[j] - g2[j] * x3[j]
+    if n % 2:
+        acc = out[n - 1]
+        for r in range(0, dim, 2):
+            g0, g1, x0, x1 = grad[r], grad[r + 1], x[r], x[r + 1]
+            for j in range(cols):
+                acc[j] += g1[j] * x0[j] - g0[j] * x1[j]
 
 
 def column_cross_sums(grad: torch.Tensor, x: torch.Tensor, out: torch.Tensor) -> None:

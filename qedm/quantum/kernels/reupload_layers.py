@@ -113,7 +113,7 @@ class _ReuploadLayers(torch.autograd.Function):
             _split(grad, out=bufs[0])
         grad_pa, grad_pc = torch.zeros_like(unit_a.real), torch.zeros_like(unit_c.real)
         grad_b = states.new_empty(n_layers, n)
-        cross = torch.zeros_like(cos)  # [n, 2B]
+        cross, back_sin = torch.zeros_like(cos), -sin  # [n, 2B]
         cur = 0
         for layer in reversed(range(n_layers)):
             rotated, phased, out = states[3 * layer], states[3 * layer + 1], states[3 * layer + 2]
@@ -129,7 +129,7 @@ class _ReuploadLayers(torch.autograd.Function):
             _phase_back(phased, bufs[cur], unit_a[layer], None, plan.inverse, bufs[1 - cur], grad_pa[layer], loops)
             cur = 1 - cur
             _column_sums(bufs[cur], rotated, cross, loops)
-            _rotate(bufs[cur], cos, -sin, loops)  # RY(x)^T = RY(-x), wire order irrelevant: they commute
+            _rotate(bufs[cur], cos, back_sin, loops)  # RY(x)^T = RY(-x), wire order irrelevant: they commute
         if ctx.workspace is not None:
             ctx.workspace.give(bufs)
             ctx.workspace.give(states)
